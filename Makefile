@@ -1,0 +1,67 @@
+# Leg-numbness triage assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP_VERSION := 23.3.2
+STAMP := $(VENV)/.installed-$(shell cksum < requirements/lock.txt | cut -d' ' -f1)
+MODEL := models/current.tar.gz
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+RASA := $(PY) -m bot.serve rasa
+RESULTS := var/results
+
+.PHONY: help install train run test pytest validate test-stories eval bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Build .venv from Python 3.10 and install the locked packages
+
+$(STAMP): requirements/lock.txt bin/find-python310
+	@python310=$$(bin/find-python310) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	  echo "Creating $(VENV) with $$python310"; rm -rf $(VENV); $$python310 -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check "pip==$(PIP_VERSION)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(PY) -m pip check
+	rm -f $(VENV)/.installed-*; touch $@
+
+train: $(MODEL) ## Train the Rasa model, only when data, domain or config changed
+
+$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name current
+	@touch $@
+
+run: install $(MODEL) ## Install, train if stale, and start the assistant on 127.0.0.1 (Ctrl-C stops)
+	$(PY) -m bot.serve
+
+test: pytest validate test-stories ## Install, then run pytest, rasa data validate and the Rasa test stories
+
+pytest: install $(MODEL)
+	$(PY) -m pytest
+
+validate: install
+	$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings
+
+test-stories: install $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out $(RESULTS) --fail-on-prediction-errors --no-plot
+
+eval: install ## Score the triage engine on the vignettes: recall, false emergencies, level accuracy
+	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
+	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m bot.triage.evaluate tests/data/vignettes_holdout.yml; fi
+
+bench: install ## Time the triage engine per message (median and p95 after warm-up)
+	$(PY) -m bench.engine
+
+lock: ## Re-resolve requirements/base.in into requirements/lock.txt
+	@python310=$$(bin/find-python310) || exit 1; tmp=$$(mktemp -d); \
+	$$python310 -m venv $$tmp/venv && $$tmp/venv/bin/pip install --quiet "pip==$(PIP_VERSION)" && \
+	$$tmp/venv/bin/pip install --quiet -r requirements/base.in && \
+	{ echo "# Generated from requirements/base.in by \`make lock\` on Python 3.10; do not edit by hand."; \
+	  $$tmp/venv/bin/pip freeze --all | grep -v '^pip=='; } > requirements/lock.txt; rm -rf $$tmp
+
+clean: ## Remove the model, results and local data (keeps .venv)
+	rm -rf models $(RESULTS) .pytest_cache

@@ -1,0 +1,1 @@
+"""Leg-numbness triage assistant: triage engine, clinical language layer and their services."""

@@ -1,0 +1,172 @@
+"""Reads the patient-language resources (concepts.yml, context.yml) with strict key checks."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+import yaml
+
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
+CONCEPTS_FILE = RESOURCES_DIR / "concepts.yml"
+CONTEXT_FILE = RESOURCES_DIR / "context.yml"
+
+CONTEXT_CATEGORIES = {
+    "NEGATED_EXISTENCE",
+    "POSSIBLE_EXISTENCE",
+    "HYPOTHETICAL",
+    "HISTORICAL",
+    "FAMILY",
+    "PSEUDO",
+    "TERMINATE",
+    "RECENT",  # undoes HISTORICAL: "yesterday", "this morning"
+}
+# Besides these, a PSEUDO rule with `terminates` may name its own category: it ends the
+# scope of the categories it lists (see FIRST_PERSON_CLAUSE in context.yml).
+DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "PSEUDO", "TERMINATE"}
+
+_MACRO = re.compile(r"\{([A-Z_]+)\}")
+
+
+class ResourceError(ValueError):
+    """A language resource file is malformed; the message names the file and entry."""
+
+
+@dataclass(frozen=True)
+class ConceptRule:
+    concept: str
+    category: str
+    pattern: str  # one regex: the concept's patterns joined as alternatives, with word boundaries
+
+
+@dataclass(frozen=True)
+class ModifierRule:
+    category: str
+    direction: str
+    pattern: str
+    max_scope: Optional[int]
+    allowed_concepts: Optional[FrozenSet[str]]
+    only_in_questions: bool
+    only_in_conditional_questions: bool = False
+    terminates: Tuple[str, ...] = ()
+
+
+def _read(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        raise ResourceError(f"{path}: cannot read: {error}") from error
+    if not isinstance(data, dict):
+        raise ResourceError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _check(data: object, allowed: set, where: str, required: set = frozenset()) -> dict:
+    if not isinstance(data, dict):
+        raise ResourceError(f"{where}: expected a mapping")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ResourceError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    missing = sorted(required - set(data))
+    if missing:
+        raise ResourceError(f"{where}: missing key(s) {missing}")
+    return data
+
+
+def _compile_alternatives(patterns: object, macros: Dict[str, str], where: str) -> str:
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise ResourceError(f"{where}: patterns must be a non-empty list of regular expressions")
+
+    def expand(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in macros:
+            raise ResourceError(f"{where}: unknown macro {{{name}}}")
+        return macros[name]
+
+    expanded = [_MACRO.sub(expand, pattern) for pattern in patterns]
+    # Whole words only: "weak" must not match inside "tweak".
+    joined = r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in expanded) + r")(?!\w)"
+    try:
+        re.compile(joined, re.IGNORECASE)
+    except re.error as error:
+        raise ResourceError(f"{where}: invalid regular expression: {error}") from error
+    return joined
+
+
+def load_concept_rules(path: Path = CONCEPTS_FILE) -> Tuple[ConceptRule, ...]:
+    data = _check(_read(path), {"version", "macros", "concepts"}, str(path), {"concepts"})
+    macros = data.get("macros") or {}
+    if not isinstance(macros, dict):
+        raise ResourceError(f"{path}: macros must be a mapping")
+    for name in list(macros):
+        macros[name] = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), macros[name])
+    rules = []
+    for concept, raw in (data["concepts"] or {}).items():
+        where = f"{path.name}: concept {concept!r}"
+        raw = _check(raw, {"category", "patterns"}, where, {"category", "patterns"})
+        rules.append(ConceptRule(concept, str(raw["category"]), _compile_alternatives(raw["patterns"], macros, where)))
+    if not rules:
+        raise ResourceError(f"{path}: no concepts")
+    return tuple(rules)
+
+
+def load_modifier_rules(path: Path = CONTEXT_FILE, concepts: Tuple[ConceptRule, ...] = ()) -> Tuple[ModifierRule, ...]:
+    data = _check(_read(path), {"version", "modifiers"}, str(path), {"modifiers"})
+    by_category: Dict[str, List[str]] = {}
+    for rule in concepts:
+        by_category.setdefault(rule.category, []).append(rule.concept)
+    known = {rule.concept for rule in concepts}
+    rules = []
+    allowed_keys = {
+        "category",
+        "direction",
+        "patterns",
+        "max_scope",
+        "applies_to",
+        "only_concepts",
+        "only_in_questions",
+        "only_in_conditional_questions",
+        "terminates",
+    }
+    for index, raw in enumerate(data["modifiers"] or []):
+        where = f"{path.name}: modifier #{index + 1}"
+        raw = _check(raw, allowed_keys, where, {"category", "direction", "patterns"})
+        terminates = tuple(raw.get("terminates") or ())
+        if terminates:
+            if raw["direction"] != "PSEUDO" or not str(raw["category"]).isupper():
+                raise ResourceError(f"{where}: a rule with 'terminates' needs direction PSEUDO and an upper-case category")
+            unknown = sorted(set(terminates) - CONTEXT_CATEGORIES)
+            if unknown:
+                raise ResourceError(f"{where}: terminates names unknown categories {unknown}")
+        elif raw["category"] not in CONTEXT_CATEGORIES:
+            raise ResourceError(f"{where}: category {raw['category']!r} not in {sorted(CONTEXT_CATEGORIES)}")
+        if raw["direction"] not in DIRECTIONS:
+            raise ResourceError(f"{where}: direction {raw['direction']!r} not in {sorted(DIRECTIONS)}")
+        allowed: Optional[set] = None
+        if "applies_to" in raw or "only_concepts" in raw:
+            allowed = set(raw.get("only_concepts") or [])
+            for category in raw.get("applies_to") or []:
+                if category not in by_category:
+                    raise ResourceError(f"{where}: applies_to names unknown category {category!r}")
+                allowed |= set(by_category[category])
+            unknown = sorted(allowed - known) if known else []
+            if unknown:
+                raise ResourceError(f"{where}: only_concepts names unknown concept(s) {unknown}")
+        max_scope = raw.get("max_scope")
+        if max_scope is not None and (not isinstance(max_scope, int) or max_scope < 1):
+            raise ResourceError(f"{where}: max_scope must be a positive whole number")
+        rules.append(
+            ModifierRule(
+                category=raw["category"],
+                direction=raw["direction"],
+                pattern=_compile_alternatives(raw["patterns"], {}, where),
+                max_scope=max_scope,
+                allowed_concepts=frozenset(allowed) if allowed is not None else None,
+                only_in_questions=bool(raw.get("only_in_questions", False)),
+                only_in_conditional_questions=bool(raw.get("only_in_conditional_questions", False)),
+                terminates=terminates,
+            )
+        )
+    return tuple(rules)

@@ -1,0 +1,191 @@
+"""Starts the assistant: ``python -m bot.serve`` (what ``make run`` calls).
+
+Runs Rasa's action server and Rasa's own server as child processes, with the
+environment built from ``bot.settings``, waits until both answer, prints what runs
+where, and stops both cleanly on Ctrl-C or SIGTERM. ``python -m bot.serve rasa ARGS``
+runs any other Rasa command with the same environment (``make test`` uses it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .settings import PROJECT_ROOT, Settings
+
+STARTUP_TIMEOUT_S = 180.0
+
+
+def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Environment for Rasa processes: endpoints.yml reads ACTION_ENDPOINT_URL and TRACKER_DB."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        ACTION_ENDPOINT_URL=settings.action_url,
+        TRACKER_DB=str(Path(settings.tracker_db).resolve()),
+        # Rasa's telemetry and its error reporting (Sentry) are off: nothing leaves the machine.
+        RASA_TELEMETRY_ENABLED="false",
+        SANIC_HOST=settings.action_host,  # where rasa_sdk's action server binds
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")])),
+        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def rasa_command(*args: str) -> List[str]:
+    return [sys.executable, "-m", "rasa", *args]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return False
+
+
+class Assistant:
+    """The Rasa server and the action server as child processes."""
+
+    def __init__(self, settings: Settings, log_dir: Optional[Path] = None, quiet: bool = False):
+        self.settings = settings
+        self.log_dir = Path(log_dir or settings.data_dir / "logs")
+        self.quiet = quiet
+        self.processes: Dict[str, subprocess.Popen] = {}
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, flush=True)
+
+    def _spawn(self, name: str, command: List[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=rasa_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children ourselves
+        )
+        log.close()
+
+    def start(self) -> "Assistant":
+        settings = self.settings
+        Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
+        self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port)))
+        self._spawn(
+            "rasa",
+            rasa_command(
+                "run",
+                "--model", str(settings.model_path),
+                "--endpoints", "endpoints.yml",
+                "--credentials", "credentials.yml",
+                "--interface", settings.rasa_host,
+                "--port", str(settings.rasa_port),
+            ),
+        )
+        checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        waiting = set(checks)
+        self._say("Starting the action server and the Rasa server (loading the model takes a little while)...")
+        while waiting:
+            for name in sorted(waiting):
+                if self.processes[name].poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{name} exited at start-up; see {self.log_dir / (name + '.log')}:\n{self.tail(name)}")
+                if _answers(checks[name]):
+                    waiting.discard(name)
+                    self._say(f"  {name} is up")
+            if waiting and time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{', '.join(sorted(waiting))} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
+            time.sleep(0.5)
+        return self
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> "Assistant":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def banner(settings: Settings, log_dir: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            "The leg-numbness triage assistant is running:",
+            f"  Rasa server (REST)      POST {settings.rasa_url}/webhooks/rest/webhook",
+            f"  Rasa server (socket.io) {settings.rasa_url}/socket.io",
+            f"  Action server           {settings.action_url}",
+            f"  Tracker store (SQLite)  {Path(settings.tracker_db).resolve()}",
+            f"  Logs                    {log_dir}",
+            "Try:",
+            f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",
+            "       -d '{\"sender\": \"me\", \"message\": \"my left foot has been numb for three weeks\"}'",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def run_forever(settings: Settings) -> int:
+    assistant = Assistant(settings)
+    stop_requested = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
+    try:
+        assistant.start()
+        print(banner(settings, assistant.log_dir), flush=True)
+        while not stop_requested:
+            for name, process in assistant.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} stopped unexpectedly; see {assistant.log_dir / (name + '.log')}", file=sys.stderr)
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nStopping...", flush=True)
+        assistant.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "rasa"])
+    parser.add_argument("rasa_args", nargs=argparse.REMAINDER, help="with 'rasa': the Rasa command to run")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "rasa":
+        return subprocess.call(rasa_command(*args.rasa_args), cwd=PROJECT_ROOT, env=rasa_env(settings))
+    return run_forever(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The triage engine: findings in, decision out. Pure Python; knows nothing of Rasa or spaCy.
+
+Emergency rules are always tried first and, when one fires, decide on their own; only
+then the see-a-doctor rules, and only then self-care. ``undetermined`` means that no
+criterion is met yet, and ``missing`` says what the assistant should still ask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from .findings import Finding
+from .rulebook import EMERGENCY, RULE_LEVELS, UNDETERMINED, Condition, Rule, Rulebook
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The findings, boiled down to what rule conditions look at."""
+
+    present: frozenset
+    mentioned: frozenset
+    longest_minutes: Optional[float]
+
+    @classmethod
+    def from_findings(cls, findings: Iterable[Finding]) -> "Facts":
+        present, mentioned, minutes = set(), set(), []
+        for finding in findings:
+            mentioned.add(finding.concept)
+            if finding.is_present:
+                present.add(finding.concept)
+                if finding.minutes is not None:
+                    minutes.append(finding.minutes)
+        return cls(frozenset(present), frozenset(mentioned), max(minutes) if minutes else None)
+
+    def satisfy(self, condition: Condition) -> bool:
+        if condition.any_of and not (condition.any_of & self.present):
+            return False
+        if any(not (alternatives & self.present) for alternatives in condition.all_of):
+            return False
+        if condition.none_of & self.present:
+            return False
+        if condition.duration_over_minutes is not None:
+            if self.longest_minutes is None or self.longest_minutes <= condition.duration_over_minutes:
+                return False
+        if condition.duration_at_most_minutes is not None and self.longest_minutes is not None:
+            if self.longest_minutes > condition.duration_at_most_minutes:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Decision:
+    level: str
+    rules: Tuple[Rule, ...]
+    findings: Tuple[Finding, ...]
+    missing: Tuple[str, ...]
+    rulebook_version: str = ""
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.level == EMERGENCY
+
+    @property
+    def red_flags(self) -> List[str]:
+        return [rule.id for rule in self.rules if rule.level == EMERGENCY]
+
+    def reasons(self) -> List[dict]:
+        return [
+            {
+                "rule": rule.id,
+                "level": rule.level,
+                "source": rule.sources[0].document,
+                "quote": rule.sources[0].quote,
+                "explanation": rule.explanation,
+                "sources": [{"document": s.document, "quote": s.quote} for s in rule.sources],
+            }
+            for rule in self.rules
+        ]
+
+    def as_dict(self) -> dict:
+        return {
+            "level": self.level,
+            "red_flags": self.red_flags,
+            "reasons": self.reasons(),
+            "findings": [finding.as_dict() for finding in self.findings],
+            "missing": list(self.missing),
+            "rulebook_version": self.rulebook_version,
+        }
+
+
+@dataclass
+class TriageEngine:
+    rulebook: Rulebook
+    _levels: Sequence[Tuple[str, Tuple[Rule, ...]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._levels = [(level, self.rulebook.rules_for(level)) for level in RULE_LEVELS]
+
+    def decide(self, findings: Iterable[Finding]) -> Decision:
+        findings = tuple(findings)
+        facts = Facts.from_findings(findings)
+        for level, rules in self._levels:
+            fired = tuple(rule for rule in rules if facts.satisfy(rule.condition))
+            if fired:
+                # In an emergency nothing more is to be asked: the advice is to get help now.
+                missing = () if level == EMERGENCY else self.missing(facts)
+                return Decision(level, fired, findings, missing, self.rulebook.version)
+        return Decision(UNDETERMINED, (), findings, self.missing(facts), self.rulebook.version)
+
+    def missing(self, facts: Facts) -> Tuple[str, ...]:
+        return tuple(
+            question.id for question in self.rulebook.questions if not (question.concepts & facts.mentioned)
+        )

@@ -1,0 +1,42 @@
+"""What the language layer hands to the engine: findings with an assertion status."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+# Statuses a finding can have. Only PRESENT and UNCERTAIN count as the person having it:
+# when someone is unsure about a red flag, the documents' caution ("seek immediate care") wins.
+PRESENT = "present"
+UNCERTAIN = "uncertain"
+NEGATED = "negated"
+HYPOTHETICAL = "hypothetical"
+HISTORICAL = "historical"
+FAMILY = "family"
+
+STATUSES = (PRESENT, UNCERTAIN, NEGATED, HYPOTHETICAL, HISTORICAL, FAMILY)
+COUNTS_AS_PRESENT = frozenset({PRESENT, UNCERTAIN})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One concept found in the text, e.g. ``bladder_bowel_loss`` from "can't control my bladder"."""
+
+    concept: str
+    text: str
+    status: str = PRESENT
+    category: str = ""
+    minutes: Optional[float] = None  # only for ``duration`` findings
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown finding status {self.status!r}; expected one of {STATUSES}")
+
+    @property
+    def is_present(self) -> bool:
+        return self.status in COUNTS_AS_PRESENT
+
+    def as_dict(self) -> dict:
+        data = {"concept": self.concept, "text": self.text, "status": self.status}
+        if self.minutes is not None:
+            data["minutes"] = self.minutes
+        return data
