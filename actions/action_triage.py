@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.replies import Reply, question_response, reply_for
+from bot.dialogue.replies import Reply, goodbye, greeting, next_question, reply_for
 from bot.settings import Settings
 from bot.triage.service import shared_service
 
@@ -17,8 +17,6 @@ from .constants import (
     INTENT_GREET,
     INTENT_THANK,
     SESSION_BOUNDARY_EVENTS,
-    UTTER_GOODBYE,
-    UTTER_GREET,
 )
 
 logger = logging.getLogger(__name__)
@@ -36,7 +34,8 @@ def user_texts_this_session(tracker: Tracker) -> List[str]:
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(text=reply.text, json_message=reply.payload)
+    buttons = [{"title": title, "payload": title} for title in reply.buttons]
+    dispatcher.utter_message(text=reply.text, json_message=reply.payload, buttons=buttons or None)
 
 
 class ActionTriage(Action):
@@ -51,17 +50,17 @@ class ActionTriage(Action):
         decision = service.assess_conversation(texts)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         log.info("triage level=%s rules=%s", decision.level, [rule.id for rule in decision.rules])
-        number = {"emergency_number": settings.emergency_number}
+        number = settings.emergency_number
 
         # Emergency first: whatever was asked or said, the emergency advice comes before anything else.
         if decision.is_emergency:
-            send(dispatcher, reply_for(decision, service.rulebook, settings.emergency_number))
+            send(dispatcher, reply_for(decision, service.rulebook, number))
             return []
         if intent == INTENT_GREET and not decision.findings:
-            dispatcher.utter_message(response=UTTER_GREET, **number)
+            send(dispatcher, greeting(number))
             return []
         if intent in (INTENT_GOODBYE, INTENT_THANK) and len(texts) > 1:
-            dispatcher.utter_message(response=UTTER_GOODBYE, **number)
+            send(dispatcher, goodbye(number))
             return []
 
         previous = service.assess_conversation(texts[:-1])
@@ -70,12 +69,12 @@ class ActionTriage(Action):
             decision.red_flags,
             [r.id for r in decision.rules],
         )
-        reply = reply_for(decision, service.rulebook, settings.emergency_number)
-        if reply and changed:
-            send(dispatcher, reply)
-        question = question_response(decision)
+        result = reply_for(decision, service.rulebook, number)
+        if result and changed:
+            send(dispatcher, result)
+        question = next_question(decision)
         if question:
-            dispatcher.utter_message(response=question)
-        elif not (reply and changed):
-            dispatcher.utter_message(response=UTTER_GOODBYE, **number)
+            send(dispatcher, question)
+        elif not (result and changed):
+            send(dispatcher, goodbye(number))
         return []

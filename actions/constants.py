@@ -5,7 +5,4 @@ INTENT_GREET = "greet"
 INTENT_GOODBYE = "goodbye"
 INTENT_THANK = "thank"
 
-UTTER_GREET = "utter_greet"
-UTTER_GOODBYE = "utter_goodbye"
-
 SESSION_BOUNDARY_EVENTS = ("session_started", "restart")

@@ -40,7 +40,6 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "var"
     model_path: Path = PROJECT_ROOT / "models"
     tracker_db: Optional[Path] = None  # default: data_dir / "tracker.db"
-    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -58,7 +57,6 @@ class Settings:
             data_dir=data_dir,
             model_path=Path(env.get("RASA_MODEL") or cls.model_path),
             tracker_db=Path(env["TRACKER_DB"]) if env.get("TRACKER_DB") else data_dir / "tracker.db",
-            log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
         )
 
     @property

@@ -1,8 +1,12 @@
 """Plain-language replies built from a triage decision. No Rasa here: the action only sends them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import yaml
 
 from ..triage.engine import Decision
 from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, Rulebook
@@ -15,10 +19,37 @@ EMERGENCY_SIGNS = (
 )
 
 
+MESSAGES_FILE = Path(__file__).resolve().parent / "messages.yml"
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
     payload: Optional[dict] = None  # sent as the message's custom data: {"triage": {...}}
+    buttons: Tuple[str, ...] = field(default=())  # quick replies; each sends its own title as text
+
+
+@functools.lru_cache(maxsize=None)
+def messages(path: Path = MESSAGES_FILE) -> Dict:
+    """messages.yml, checked: unknown keys are an error, not a silent typo."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    unknown = set(data) - {"greeting", "goodbye", "questions"}
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
+    for question_id, question in data["questions"].items():
+        extra = set(question) - {"text", "buttons"}
+        if extra or "text" not in question:
+            raise ValueError(f"{path}: question {question_id!r} needs 'text' and may have 'buttons' only")
+    return data
+
+
+def greeting(emergency_number: str) -> Reply:
+    return Reply(messages()["greeting"].format(emergency_number=emergency_number))
+
+
+def goodbye(emergency_number: str) -> Reply:
+    return Reply(messages()["goodbye"].format(emergency_number=emergency_number))
 
 
 def triage_payload(decision: Decision) -> dict:
@@ -96,6 +127,9 @@ def reply_for(decision: Decision, rulebook: Rulebook, emergency_number: str) -> 
     return builder(decision, rulebook, emergency_number) if builder else None
 
 
-def question_response(decision: Decision) -> Optional[str]:
-    """The domain response that asks for the first thing still missing."""
-    return f"utter_ask_{decision.missing[0]}" if decision.missing else None
+def next_question(decision: Decision) -> Optional[Reply]:
+    """Asks for the first thing still missing, in the rulebook's order."""
+    if not decision.missing:
+        return None
+    question = messages()["questions"][decision.missing[0]]
+    return Reply(question["text"], buttons=tuple(question.get("buttons") or ()))

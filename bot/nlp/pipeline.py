@@ -153,11 +153,12 @@ class ClinicalPipeline:
                     results.append(Finding("both_legs", ent.text, status, self.categories.get("both_legs", "")))
         return results
 
-    @staticmethod
-    def _status(ent) -> str:
+    def _status(self, ent) -> str:
         categories = {modifier.category for modifier in ent._.modifiers}
-        if "RECENT" in categories:
+        if "RECENT" in categories:  # "...and his face IS drooping": now, whatever came before
             categories.discard("HISTORICAL")
+            if self.categories.get(ent.label_) == "red_flag":
+                categories.discard("FAMILY")
         for modifier_category, status in _STATUS_BY_MODIFIER:
             if modifier_category in categories:
                 return status

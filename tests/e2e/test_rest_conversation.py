@@ -1,0 +1,100 @@
+"""End to end: the real Rasa server and action server, conversations over the REST channel."""
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot.serve import Assistant
+from bot.settings import PROJECT_ROOT, Settings
+
+MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("assistant")
+    settings = Settings(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        data_dir=data_dir,
+        tracker_db=data_dir / "tracker.db",
+        model_path=MODEL,
+    )
+    with Assistant(settings, quiet=True) as running:
+        yield running
+
+
+def say(assistant, sender, text):
+    request = urllib.request.Request(
+        assistant.settings.rasa_url + "/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def triage_of(messages):
+    found = [m["custom"]["triage"] for m in messages if isinstance(m.get("custom"), dict) and "triage" in m["custom"]]
+    return found[0] if found else None
+
+
+def new_sender():
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def test_greeting_then_a_doctor_level_description(assistant):
+    sender = new_sender()
+    greeting = say(assistant, sender, "hello")
+    assert "triage assistant" in greeting[0]["text"] and "911" in greeting[0]["text"]
+    reply = say(assistant, sender, "my left foot has been numb for three weeks, worse when I sit, and I'm diabetic")
+    decision = triage_of(reply)
+    assert decision["level"] == "doctor"
+    assert "doctor.known_condition" in decision["rules"]
+    assert any("000_88291621b930fbc3.txt" == r["source"] for r in decision["reasons"])
+
+
+@pytest.mark.parametrize("turn", [1, 2, 3])
+def test_an_emergency_sign_at_any_turn_gets_the_emergency_reply_next(assistant, turn):
+    sender = new_sender()
+    lead_in = ["hi", "my right leg feels numb", "no idea how long"][: turn - 1]
+    for text in lead_in:
+        say(assistant, sender, text)
+    reply = say(assistant, sender, "and now I can't control my bladder")
+    decision = triage_of(reply)
+    assert decision and decision["level"] == "emergency", reply
+    assert reply[0]["text"].startswith("EMERGENCY: call 911")
+
+
+def test_a_denied_red_flag_is_not_an_emergency(assistant):
+    reply = say(assistant, new_sender(), "my left foot is tingly but I have NO bladder problems")
+    assert triage_of(reply) is None
+    assert "emergency" in reply[0]["text"].lower()  # the screening question, not the emergency advice
+    assert not reply[0]["text"].startswith("EMERGENCY")
+
+
+def test_self_care_pattern(assistant):
+    reply = say(assistant, new_sender(), "my foot fell asleep after sitting cross legged and it went away when i stood up")
+    assert triage_of(reply)["level"] == "self_care"
+
+
+def test_the_conversation_is_stored_in_the_sqlite_tracker_store(assistant):
+    sender = new_sender()
+    say(assistant, sender, "my leg is numb")
+    with sqlite3.connect(Path(assistant.settings.tracker_db)) as db:
+        rows = db.execute("select type_name from events where sender_id = ?", (sender,)).fetchall()
+    kinds = [row[0] for row in rows]
+    assert "user" in kinds and "bot" in kinds

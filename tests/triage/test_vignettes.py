@@ -1,0 +1,45 @@
+"""The vignette sets: every emergency found, no trap called an emergency, levels right."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.triage.evaluate import load_vignettes, run, score
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TRAPS = {"negation_trap", "hypothetical_trap", "historical_trap"}
+
+
+@pytest.fixture(scope="module", params=["vignettes.yml", "vignettes_holdout.yml"])
+def outcomes(request, service):
+    return run(load_vignettes(DATA / request.param), service)
+
+
+def test_set_is_large_enough():
+    assert len(load_vignettes(DATA / "vignettes.yml")) >= 120
+
+
+def test_every_emergency_is_found(outcomes):
+    missed = [(o.vignette.id, o.level) for o in outcomes if o.vignette.level == "emergency" and o.level != "emergency"]
+    assert not missed
+
+
+def test_no_trap_is_called_an_emergency(outcomes):
+    false_alarms = [o.vignette.id for o in outcomes if o.vignette.category in TRAPS and o.level == "emergency"]
+    assert not false_alarms
+
+
+def test_no_false_emergencies_at_all(outcomes):
+    assert score(outcomes)["ALL"].false_emergencies == 0
+
+
+def test_expected_red_flags_are_found_and_denied_ones_are_not(outcomes):
+    wrong = [o.vignette.id for o in outcomes if not o.flags_ok]
+    assert not wrong
+
+
+def test_level_accuracy(outcomes):
+    # Known over-triage on the held-out set is two doctor-level answers for self-care or
+    # undetermined cases whose long durations belong to someone else's past (README).
+    assert score(outcomes)["ALL"].accuracy >= 0.98
