@@ -6,7 +6,7 @@ and callers decide when to use them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -30,6 +30,26 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+MIN_SECRET_LENGTH = 16
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: Optional[int]) -> Optional[int]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
+def _secret(env: Mapping[str, str], name: str) -> Optional[str]:
+    """A secret has no default; when set it must be long enough to be worth keeping secret."""
+    value = env.get(name, "").strip()
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"{name} must be at least {MIN_SECRET_LENGTH} characters long")
+    return value or None
+
+
 @dataclass(frozen=True)
 class Settings:
     emergency_number: str = "911"
@@ -40,6 +60,18 @@ class Settings:
     data_dir: Path = PROJECT_ROOT / "var"
     model_path: Path = PROJECT_ROOT / "models"
     tracker_db: Optional[Path] = None  # default: data_dir / "tracker.db"
+    # Transcripts and the staff review app. The two secrets have no default: `make run`
+    # generates them into data_dir/secrets (bot/local_secrets.py) when they are unset.
+    database_url: Optional[str] = field(default=None, repr=False)  # may hold a password; default: SQLite in data_dir
+    pseudonym_key: Optional[str] = field(default=None, repr=False)  # repr=False: never printed or logged
+    staff_secret_key: Optional[str] = field(default=None, repr=False)
+    staff_host: str = "127.0.0.1"
+    staff_port: int = 5080
+    staff_session_minutes: int = 30
+    staff_max_failed_logins: int = 5
+    staff_lockout_minutes: int = 15
+    retention_days: Optional[int] = None  # unset: transcripts are kept until purged by hand
+    purge_every_hours: Optional[int] = None  # with retention_days: the staff app purges on this schedule
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -57,6 +89,16 @@ class Settings:
             data_dir=data_dir,
             model_path=Path(env.get("RASA_MODEL") or cls.model_path),
             tracker_db=Path(env["TRACKER_DB"]) if env.get("TRACKER_DB") else data_dir / "tracker.db",
+            database_url=env.get("DATABASE_URL") or None,
+            pseudonym_key=_secret(env, "PSEUDONYM_KEY"),
+            staff_secret_key=_secret(env, "STAFF_SECRET_KEY"),
+            staff_host=env.get("STAFF_HOST") or cls.staff_host,
+            staff_port=_port(env, "STAFF_PORT", cls.staff_port),
+            staff_session_minutes=_whole_number(env, "STAFF_SESSION_MINUTES", cls.staff_session_minutes),
+            staff_max_failed_logins=_whole_number(env, "STAFF_MAX_FAILED_LOGINS", cls.staff_max_failed_logins),
+            staff_lockout_minutes=_whole_number(env, "STAFF_LOCKOUT_MINUTES", cls.staff_lockout_minutes),
+            retention_days=_whole_number(env, "RETENTION_DAYS", None),
+            purge_every_hours=_whole_number(env, "PURGE_EVERY_HOURS", None),
         )
 
     @property
@@ -66,3 +108,17 @@ class Settings:
     @property
     def action_url(self) -> str:
         return f"http://{self.action_host}:{self.action_port}/webhook"
+
+    @property
+    def transcripts_url(self) -> str:
+        """The SQLAlchemy URL of the transcript database (DATABASE_URL, else SQLite in data_dir)."""
+        return self.database_url or f"sqlite:///{(Path(self.data_dir) / 'transcripts.db').resolve()}"
+
+    @property
+    def transcript_spool(self) -> Path:
+        """Where transcripts wait, durably, while their database is unavailable."""
+        return Path(self.data_dir) / "transcripts-spool.jsonl"
+
+    @property
+    def staff_url(self) -> str:
+        return f"http://{self.staff_host}:{self.staff_port}"

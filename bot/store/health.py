@@ -1,0 +1,37 @@
+"""Whether transcripts are being written: read by the staff app's /health and `python -m bot.store status`."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+from sqlalchemy import select
+
+from ..settings import Settings
+from .database import make_engine
+from .models import Conversation
+from .spool import Spool
+from .writer import describe, status_path_for
+
+
+def transcript_health(settings: Settings) -> Dict[str, Any]:
+    """ok is true only when the database answers, has our tables, and no record waits or was refused."""
+    spool = Spool(settings.transcript_spool)
+    status_file = status_path_for(settings.transcript_spool)
+    writer = json.loads(status_file.read_text(encoding="utf-8")) if status_file.exists() else {"database": "unknown"}
+    report: Dict[str, Any] = {
+        "waiting": spool.count(),  # records in the spool, not yet in the database
+        "refused": spool.rejected_count(),  # records the database refused: a person must look
+        "writer": writer,  # what the Rasa server's writer saw last
+    }
+    engine = make_engine(settings.transcripts_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(select(Conversation.id).limit(1))
+        report["database"] = "ok"
+    except Exception as error:  # any failure to answer is the same finding: not usable
+        report["database"] = "unavailable"
+        report["error"] = describe(error)
+    finally:
+        engine.dispose()
+    report["ok"] = report["database"] == "ok" and not report["waiting"] and not report["refused"]
+    return report

@@ -1,0 +1,62 @@
+"""The Rasa tracker store that also writes transcripts, in the Rasa server process.
+
+endpoints.yml names it (`type: bot.store.tracker_store.TranscriptTrackerStore`). Rasa's own
+events still go to Rasa's `events` table through SQLTrackerStore, unchanged (TRACKER_DB, a
+local SQLite file, so the dialogue keeps its memory even while the transcript database is down);
+each save also turns the new user and bot messages into transcript records and hands them
+to the TranscriptWriter, which keeps them durably until the transcript database has them.
+Because this runs in the Rasa server, a transcript is complete even when the action server is down.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from ..settings import Settings, SettingsError
+from .records import pseudonym, transcript_records
+from .writer import RETRY_INTERVAL_S, TranscriptWriter
+
+logger = logging.getLogger(__name__)
+
+
+class TranscriptTrackerStore(SQLTrackerStore):
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        event_broker: Any = None,
+        settings: Optional[Settings] = None,
+        retry_interval_s: Optional[float] = None,  # 0: no retry thread (tests flush by hand)
+        **kwargs: Any,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        if not self.settings.pseudonym_key:
+            # Refuse to start rather than store sender ids in the clear or under a made-up key.
+            raise SettingsError(
+                "PSEUDONYM_KEY is not set: transcripts store senders under a keyed pseudonym. "
+                "`make run` creates one in the data folder; set it yourself when starting Rasa directly."
+            )
+        super().__init__(domain=domain, event_broker=event_broker, **kwargs)
+        self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)
+        if retry_interval_s != 0:
+            self.writer.start_retrying(retry_interval_s or RETRY_INTERVAL_S)
+        waiting = self.writer.spool.count()
+        if waiting:
+            logger.warning("%d transcript record(s) waiting from an earlier run; writing them now", waiting)
+            self.writer.flush()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        with self.session_scope() as session:
+            already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        events = [event.as_dict() for event in tracker.events]
+        sender = pseudonym(self.settings.pseudonym_key, tracker.sender_id)
+        records = transcript_records(sender, events, first_new=already_stored)
+        self.writer.keep(records)
+        await super().save(tracker)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,145 @@
+"""Writes transcript records to the database through the spool, and knows whether it can.
+
+Every record goes to the spool (a durable file) first, then the spool is drained into the
+database. When the database is unavailable the records stay in the spool, the failure is
+logged as an error and recorded in a status file that health checks read, and a background
+thread keeps retrying until the database is back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import List, Optional
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from .database import make_engine, make_session_factory, transaction
+from .records import TranscriptRecord
+from .spool import Spool
+from .transcripts import store_records
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean "the database is not there" (gone, down, locked, or not migrated yet):
+# keep everything and retry. Any other database error is about one record.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_INTERVAL_S = 10.0
+OK = "ok"
+DOWN = "unavailable"
+
+
+def status_path_for(spool_path: Path) -> Path:
+    return Path(spool_path).with_name("transcripts-status.json")
+
+
+def describe(error: BaseException) -> str:
+    """The error without the SQL and without any parameter (message texts stay out of logs)."""
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:300]
+
+
+class TranscriptWriter:
+    def __init__(self, database_url: str, spool_path: Path):
+        self.database_url = database_url
+        self.spool = Spool(spool_path)
+        self.status_path = status_path_for(spool_path)
+        self.state: Optional[str] = None  # unknown until the first attempt
+        self._lock = threading.Lock()  # the retry thread and the Rasa server's saves
+        self._engine = None
+        self._sessions = None
+        self._stop = threading.Event()
+        self._retrier: Optional[threading.Thread] = None
+
+    def _session_factory(self):
+        if self._sessions is None:  # on first use, never at import or construction
+            self._engine = make_engine(self.database_url)
+            self._sessions = make_session_factory(self._engine)
+        return self._sessions
+
+    def keep(self, records: List[TranscriptRecord]) -> None:
+        """Durably, before anything else can fail; `flush` then copies them to the database."""
+        if records:
+            self.spool.append(records)
+
+    def flush(self) -> bool:
+        """Drains the spool into the database. True when nothing is left waiting."""
+        with self._lock:
+            try:
+                written = self.spool.drain(self._store_all)
+            except UNAVAILABLE as error:
+                self._unavailable(error)
+                return False
+            self._available(written)
+            return True
+
+    def _store_all(self, records: List[TranscriptRecord]) -> None:
+        try:
+            with transaction(self._session_factory()) as session:
+                store_records(session, records)
+        except UNAVAILABLE:
+            raise
+        except SQLAlchemyError:
+            # Something in the batch is refused: write the others, set the refused ones aside.
+            self._store_each(records)
+
+    def _store_each(self, records: List[TranscriptRecord]) -> None:
+        for record in records:
+            try:
+                with transaction(self._session_factory()) as session:
+                    store_records(session, [record])
+            except UNAVAILABLE:
+                raise
+            except SQLAlchemyError as error:
+                logger.error(
+                    "transcript record refused by the database, kept in %s: %s", self.spool.rejected_path, describe(error)
+                )
+                self.spool.reject([json.dumps(record.to_json())])
+
+    def _unavailable(self, error: BaseException) -> None:
+        waiting = self.spool.count()
+        if self.state != DOWN:
+            logger.error(
+                "transcript database unavailable; %d record(s) kept in %s and written when it is back: %s",
+                waiting, self.spool.path, describe(error),
+            )
+            self._set_state(DOWN, describe(error))
+        else:
+            logger.warning("transcript database still unavailable; %d record(s) waiting", waiting)
+
+    def _available(self, written: int) -> None:
+        if self.state == DOWN:
+            logger.warning("transcript database is back; %d waiting record(s) written", written)
+        if self.state != OK:
+            self._set_state(OK, None)
+
+    def _set_state(self, state: str, error: Optional[str]) -> None:
+        self.state = state
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        status = {"database": state, "since": now, "error": error}
+        temporary = self.status_path.with_name(self.status_path.name + ".tmp")
+        self.status_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(status), encoding="utf-8")
+        os.replace(temporary, self.status_path)
+
+    def start_retrying(self, interval_s: float = RETRY_INTERVAL_S) -> None:
+        """A daemon thread that drains the spool while records wait, so a quiet period loses nothing."""
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                if self.spool.count() or self.state == DOWN:
+                    self.flush()
+
+        self._retrier = threading.Thread(target=loop, name="transcript-retry", daemon=True)
+        self._retrier.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._retrier is not None:
+            self._retrier.join()
+        if self._engine is not None:
+            self._engine.dispose()
