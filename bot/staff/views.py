@@ -1,0 +1,40 @@
+"""What every page shares: security headers, error pages, and the transcript-health banner."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+from ..store.spool import Spool
+from . import context
+
+ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "Too large"}
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Transcripts are health information: no copy in any cache.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _error_page(error: HTTPException):
+    title = ERROR_TITLES.get(error.code, "Error")
+    return render_template("error.html", title=title, code=error.code, description=error.description), error.code
+
+
+def _transcript_backlog() -> dict:
+    """Shown on every page: staff must know when transcripts are not reaching the database."""
+    spool = Spool(context().settings.transcript_spool)
+    return {"transcripts_waiting": spool.count(), "transcripts_refused": spool.rejected_count()}
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    app.context_processor(_transcript_backlog)
