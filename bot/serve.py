@@ -18,13 +18,16 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .local_secrets import with_local_secrets
 from .settings import PROJECT_ROOT, Settings
+from .store.migrate import redacted, upgrade_to_head
 
 STARTUP_TIMEOUT_S = 180.0
 
 
 def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Environment for Rasa processes: endpoints.yml reads ACTION_ENDPOINT_URL and TRACKER_DB."""
+    """Environment for the child processes: endpoints.yml reads ACTION_ENDPOINT_URL and TRACKER_DB;
+    the transcript tracker store and the staff app read the rest through Settings.from_env()."""
     env = dict(os.environ if base is None else base)
     env.update(
         ACTION_ENDPOINT_URL=settings.action_url,
@@ -35,7 +38,14 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")])),
         TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        TRIAGE_DATA_DIR=str(Path(settings.data_dir).resolve()),
+        DATABASE_URL=settings.transcripts_url,
+        STAFF_HOST=settings.staff_host,
+        STAFF_PORT=str(settings.staff_port),
     )
+    for name, secret in (("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key)):
+        if secret:
+            env[name] = secret
     return env
 
 
@@ -52,10 +62,11 @@ def _answers(url: str) -> bool:
 
 
 class Assistant:
-    """The Rasa server and the action server as child processes."""
+    """The Rasa server and the action server (and with staff=True the staff app) as child processes."""
 
-    def __init__(self, settings: Settings, log_dir: Optional[Path] = None, quiet: bool = False):
+    def __init__(self, settings: Settings, log_dir: Optional[Path] = None, quiet: bool = False, staff: bool = False):
         self.settings = settings
+        self.staff = staff
         self.log_dir = Path(log_dir or settings.data_dir / "logs")
         self.quiet = quiet
         self.processes: Dict[str, subprocess.Popen] = {}
@@ -78,7 +89,10 @@ class Assistant:
         log.close()
 
     def start(self) -> "Assistant":
-        settings = self.settings
+        # Unset secrets come from (or are generated into) the data folder; our tables are
+        # migrated before the first message can arrive.
+        self.settings = settings = with_local_secrets(self.settings, create=True)
+        upgrade_to_head(settings.transcripts_url)
         Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port)))
         self._spawn(
@@ -93,6 +107,9 @@ class Assistant:
             ),
         )
         checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
+        if self.staff:
+            self._spawn("staff", [sys.executable, "-m", "bot.staff", "serve"])
+            checks["staff"] = settings.staff_url + "/login"
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         waiting = set(checks)
         self._say("Starting the action server and the Rasa server (loading the model takes a little while)...")
@@ -142,6 +159,9 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Rasa server (socket.io) {settings.rasa_url}/socket.io",
             f"  Action server           {settings.action_url}",
             f"  Tracker store (SQLite)  {Path(settings.tracker_db).resolve()}",
+            f"  Transcripts             {redacted(settings.transcripts_url)}",
+            f"  Staff review app        {settings.staff_url}/   (transcript health: {settings.staff_url}/health)",
+            "    add an account:       .venv/bin/python -m bot.staff add-user NAME --role admin",
             f"  Logs                    {log_dir}",
             "Try:",
             f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",
@@ -152,12 +172,12 @@ def banner(settings: Settings, log_dir: Path) -> str:
 
 
 def run_forever(settings: Settings) -> int:
-    assistant = Assistant(settings)
+    assistant = Assistant(settings, staff=True)
     stop_requested = []
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     try:
         assistant.start()
-        print(banner(settings, assistant.log_dir), flush=True)
+        print(banner(assistant.settings, assistant.log_dir), flush=True)
         while not stop_requested:
             for name, process in assistant.processes.items():
                 if process.poll() is not None:
@@ -183,6 +203,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "rasa":
+        # Reads the data folder's secrets but never makes them: only `make run` does that.
+        settings = with_local_secrets(settings, create=False)
         return subprocess.call(rasa_command(*args.rasa_args), cwd=PROJECT_ROOT, env=rasa_env(settings))
     return run_forever(settings)
 

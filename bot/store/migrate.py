@@ -24,6 +24,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def redacted(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def upgrade_to_head(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):

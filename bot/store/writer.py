@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import List, Optional
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .database import make_engine, make_session_factory, transaction
@@ -26,7 +26,7 @@ from .transcripts import store_records
 logger = logging.getLogger(__name__)
 
 # Errors that mean "the database is not there" (gone, down, locked, or not migrated yet):
-# keep everything and retry. Any other database error is about one record.
+# keep everything and retry. Any other error is about some record in the batch.
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 RETRY_INTERVAL_S = 10.0
 OK = "ok"
@@ -84,8 +84,7 @@ class TranscriptWriter:
                 store_records(session, records)
         except UNAVAILABLE:
             raise
-        except SQLAlchemyError:
-            # Something in the batch is refused: write the others, set the refused ones aside.
+        except Exception:  # anything else is about some record: find it, write the others
             self._store_each(records)
 
     def _store_each(self, records: List[TranscriptRecord]) -> None:
@@ -95,7 +94,7 @@ class TranscriptWriter:
                     store_records(session, [record])
             except UNAVAILABLE:
                 raise
-            except SQLAlchemyError as error:
+            except Exception as error:  # set aside, logged and reported by the health check: never dropped
                 logger.error(
                     "transcript record refused by the database, kept in %s: %s", self.spool.rejected_path, describe(error)
                 )
