@@ -11,8 +11,10 @@ MODEL := models/current.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 RASA := $(PY) -m bot.serve rasa
 RESULTS := var/results
+# Debian packages the tests use: Chromium and its driver (browser tests), PostgreSQL (store tests), a font.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core
 
-.PHONY: help install train run test pytest validate test-stories eval bench lock clean
+.PHONY: help install train run test pytest validate test-stories eval bench lock clean system-deps migrate
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -40,7 +42,7 @@ run: install $(MODEL) ## Install, train if stale, and start the assistant on 127
 
 test: pytest validate test-stories ## Install, then run pytest, rasa data validate and the Rasa test stories
 
-pytest: install $(MODEL)
+pytest: install $(MODEL) system-deps
 	$(PY) -m pytest
 
 validate: install
@@ -48,6 +50,22 @@ validate: install
 
 test-stories: install $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out $(RESULTS) --fail-on-prediction-errors --no-plot
+
+system-deps: ## Install the Debian packages the tests use (Chromium, chromedriver, PostgreSQL), only those missing
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q 'install ok installed' || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  if ! { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	         --no-install-recommends $$missing > /dev/null; }; then \
+	    if [ "$$CI" = true ]; then echo "error: could not install" $$missing >&2; exit 1; fi; \
+	    echo "warning: could not install" $$missing "- the tests that need them will be skipped" >&2; \
+	  fi; \
+	fi
+
+migrate: install ## Upgrade the transcript database (DATABASE_URL, default SQLite in var/) to the newest schema
+	$(PY) -m bot.store migrate
 
 eval: install ## Score the triage engine on the vignettes: recall, false emergencies, level accuracy
 	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
