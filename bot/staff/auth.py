@@ -63,14 +63,14 @@ def _safe_next(target: Optional[str]) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("conversations.index")
+    return url_for("conversations.listing")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
         if g.user is not None:
-            return redirect(url_for("conversations.index"))
+            return redirect(url_for("conversations.listing"))
         return render_template("login.html", next=request.args.get("next", ""))
     name = request.form.get("name", "").strip()
     user, problem = authenticate(db(), name, request.form.get("password", ""), now(), context().settings)

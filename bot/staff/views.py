@@ -34,7 +34,13 @@ def _transcript_backlog() -> dict:
     return {"transcripts_waiting": spool.count(), "transcripts_refused": spool.rejected_count()}
 
 
+def flag_label(rule_id: str) -> str:
+    """A red flag's rule id as staff read it: "emergency.bladder_bowel_loss" -> "bladder bowel loss"."""
+    return rule_id.split(".", 1)[-1].replace("_", " ")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["flag_label"] = flag_label
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)
     app.context_processor(_transcript_backlog)

@@ -1,0 +1,186 @@
+"""The staff app in real Chromium, against the real server (`python -m bot.staff serve`, waitress).
+
+Signs in, filters, opens a transcript, marks it reviewed, exports; a wrong password; a reviewer
+kept out of the admin pages. Screenshots of the list and the transcript go to var/screenshots
+and are checked: the right size, not blank, and showing the emergency red.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.settings import PROJECT_ROOT
+from bot.staff.accounts import add_user
+from bot.store.database import make_engine, make_session_factory, transaction
+
+from ..store.conftest import TEST_PSEUDONYM_KEY
+from ..store.databases import TestDatabase, free_port
+from .browser import WINDOW, require_chromium, start_chromium, stop_chromium
+from .conftest import ADMIN, REVIEWER, STAFF_SECRET
+from .seed import SCRIPT_MESSAGE, seed
+
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+EMERGENCY_RED = (179, 38, 30)  # --emergency in staff.css
+WAIT_S = 30
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    root = tmp_path_factory.mktemp("staff-browser")
+    database = TestDatabase.sqlite(root)
+    from bot.store.migrate import upgrade_to_head
+
+    upgrade_to_head(database.url)
+    ids = seed(database.url)
+    engine = make_engine(database.url)
+    with transaction(make_session_factory(engine)) as session:
+        add_user(session, ADMIN[0], "admin", ADMIN[1])
+        add_user(session, REVIEWER[0], "reviewer", REVIEWER[1])
+    engine.dispose()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DATABASE_URL": database.url,
+           "TRIAGE_DATA_DIR": str(root / "data"), "STAFF_PORT": str(port), "STAFF_SECRET_KEY": STAFF_SECRET,
+           "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY}
+    log = open(root / "staff.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "bot.staff", "serve"], env=env, cwd=PROJECT_ROOT,
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the staff app did not start:\n" + (root / "staff.log").read_text())
+            time.sleep(0.2)
+    yield base, ids
+    process.terminate()
+    process.wait(timeout=15)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    require_chromium()
+    downloads = tmp_path_factory.mktemp("downloads")
+    driver = start_chromium(downloads)
+    driver.downloads = downloads
+    yield driver
+    stop_chromium(driver)
+
+
+@pytest.fixture
+def browser(chromium, server):
+    """A signed-out browser for each test."""
+    chromium.delete_all_cookies()
+    yield chromium
+    chromium.delete_all_cookies()
+
+
+def wait_for(driver, condition):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S).until(condition)
+
+
+def sign_in(driver, base, name, password):
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".alert-error, h1"))
+
+
+def screenshot(driver, name: str) -> Path:
+    """The whole page, at the window's width."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(WINDOW[0], max(WINDOW[1], min(height + 120, 4000)))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    driver.save_screenshot(str(path))
+    driver.set_window_size(*WINDOW)
+    return path
+
+
+def assert_looks_like_a_page_with_an_emergency(path: Path) -> None:
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        width, height = rgb.size
+        assert width == WINDOW[0] and height >= 600
+        colours = rgb.getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 50, "a blank or nearly blank screenshot"
+        red = sum(count for count, colour in colours if all(abs(a - b) <= 12 for a, b in zip(colour, EMERGENCY_RED)))
+        assert red > 500, "no emergency red on the page"
+
+
+def test_a_wrong_password_is_refused(browser, server):
+    from selenium.webdriver.common.by import By
+
+    base, _ids = server
+    sign_in(browser, base, "ann", "definitely not it")
+    assert "Wrong name or password." in browser.find_element(By.CSS_SELECTOR, ".alert-error").text
+    assert browser.current_url.startswith(base + "/login")
+
+
+def test_a_reviewer_is_kept_out_of_the_admin_pages(browser, server):
+    from selenium.webdriver.common.by import By
+
+    base, _ids = server
+    sign_in(browser, base, *REVIEWER)
+    assert "Audit log" not in browser.find_element(By.CSS_SELECTOR, "header").text
+    browser.get(base + "/admin/audit")
+    assert "This page is for administrators." in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_sign_in_filter_open_review_and_export(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base, ids = server
+    sign_in(browser, base, *ADMIN)
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.conversations tbody tr")
+    assert "flagged" in rows[0].get_attribute("class") and "emergency" in rows[0].text.lower()
+    assert_looks_like_a_page_with_an_emergency(screenshot(browser, "conversations.png"))
+
+    Select(browser.find_element(By.NAME, "level")).select_by_value("emergency")
+    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait_for(browser, lambda d: "level=emergency" in d.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.conversations tbody tr")
+    assert len(rows) == 2 and all("Emergency" in row.text for row in rows)
+
+    rows[0].find_element(By.CSS_SELECTOR, "a").click()
+    wait_for(browser, lambda d: d.current_url.endswith(f"/conversations/{ids['emergency']}"))
+    bubbles = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".bubble.user .text")]
+    assert SCRIPT_MESSAGE in bubbles  # shown as the text it is, never run
+    assert "hacked" != browser.find_element(By.TAG_NAME, "body").text
+    flagged = browser.find_elements(By.CSS_SELECTOR, ".red-flag-reason")
+    assert len(flagged) == 2 and "loss of bladder and/or bowel control" in flagged[0].text
+    assert_looks_like_a_page_with_an_emergency(screenshot(browser, "transcript.png"))
+
+    browser.find_element(By.ID, "mark-reviewed").click()
+    wait_for(browser, lambda d: "Reviewed by ann" in d.find_element(By.CSS_SELECTOR, ".facts").text)
+
+    browser.find_element(By.LINK_TEXT, "JSON").click()
+    exported = browser.downloads / f"conversation-{ids['emergency']}.json"
+    wait_for(browser, lambda d: exported.exists() and exported.stat().st_size > 0)
+    (conversation,) = json.loads(exported.read_text())["conversations"]
+    assert conversation["id"] == ids["emergency"] and conversation["triage_level"] == "emergency"
+
+    browser.get(base + "/admin/audit")
+    audit = browser.find_element(By.CSS_SELECTOR, "table.audit").text
+    assert f"exported conversation {ids['emergency']}" in audit and f"reviewed conversation {ids['emergency']}" in audit
+    browser.get(base + "/conversations")
+    assert not browser.find_elements(By.CSS_SELECTOR, "tr.flagged")  # reviewed: no longer held at the top
