@@ -19,6 +19,7 @@ from bot.store.database import make_engine, make_session_factory
 from bot.store.models import Conversation, Message
 from bot.store.records import pseudonym
 
+from ..e2e.test_rest_conversation import say  # one REST client for the end-to-end tests
 from .conftest import TEST_PSEUDONYM_KEY
 from .databases import free_port
 
@@ -36,16 +37,6 @@ def assistant(tmp_path_factory):
     )
     with Assistant(settings, quiet=True, staff=True) as running:
         yield running
-
-
-def say(assistant, sender, words):
-    request = urllib.request.Request(
-        assistant.settings.rasa_url + "/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": words}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
 
 
 def transcript_of(assistant, sender):
