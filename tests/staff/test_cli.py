@@ -1,16 +1,21 @@
 """`python -m bot.staff`: accounts, the JSON export format, retention commands, and `serve` without a secret."""
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from bot.staff.__main__ import main
+from bot.staff.server import start_purge_schedule
 from bot.store.database import make_engine, make_session_factory, transaction
 from bot.store.models import AuditEntry, Conversation, StaffUser
 from bot.store.records import pseudonym, transcript_records
@@ -99,7 +104,7 @@ def _conversation_of(url, sender_id, start):
 
 def test_purge_deletes_what_is_older_than_retention_days_and_is_audited(env, sqlite_database, monkeypatch, capsys):
     _conversation_of(sqlite_database.url, "long-ago", 1_500_000_000.0)
-    _conversation_of(sqlite_database.url, "just-now", __import__("time").time())
+    _conversation_of(sqlite_database.url, "just-now", time.time())
     assert main(["purge"]) == 2  # RETENTION_DAYS unset: nothing is purged by accident
     monkeypatch.setenv("RETENTION_DAYS", "90")
     assert main(["purge"]) == 0
@@ -121,3 +126,35 @@ def test_erase_deletes_one_persons_conversations_by_their_sender_id(env, sqlite_
 def test_serve_refuses_to_start_without_a_staff_secret_key(env):
     done = run(env, "serve")
     assert done.returncode == 2 and "STAFF_SECRET_KEY is not set" in done.stderr
+
+
+def test_unlock_and_set_password_from_the_command_line(env, sqlite_database, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("erin's long password\n"))
+    assert main(["add-user", "erin", "--role", "reviewer", "--password-stdin"]) == 0
+    engine = make_engine(sqlite_database.url)
+    with transaction(make_session_factory(engine)) as session:
+        erin = session.scalar(select(StaffUser).where(StaffUser.name == "erin"))
+        erin.failed_logins, erin.locked_until, old_hash = 2, dt.datetime(2999, 1, 1), erin.password_hash
+    engine.dispose()
+    assert main(["unlock", "erin"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("erin's newer password\n"))
+    assert main(["set-password", "erin", "--password-stdin"]) == 0
+    (erin,) = rows(sqlite_database.url, StaffUser)
+    assert (erin.failed_logins, erin.locked_until, erin.session_epoch) == (0, None, 1)
+    assert erin.password_hash != old_hash
+    assert main(["unlock", "nobody"]) == 2 and "no account named 'nobody'" in capsys.readouterr().err
+
+
+def test_the_app_purges_on_its_schedule_when_configured(env, sqlite_database, tmp_path):
+    _conversation_of(sqlite_database.url, "long-ago", 1_500_000_000.0)
+    settings = Settings.from_env({**env, "RETENTION_DAYS": "30", "PURGE_EVERY_HOURS": "24"})
+    stop = threading.Event()
+    thread = start_purge_schedule(settings, stop)
+    deadline = time.monotonic() + 60
+    while not rows(sqlite_database.url, AuditEntry) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first purge runs as the schedule starts
+    stop.set()
+    thread.join(timeout=30)
+    assert rows(sqlite_database.url, Conversation) == []
+    (entry,) = rows(sqlite_database.url, AuditEntry)
+    assert (entry.actor, entry.action, entry.detail["reason"]) == ("schedule", "deleted", "retention")
