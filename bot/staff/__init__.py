@@ -59,6 +59,7 @@ def create_app(
     engine = make_engine(settings.transcripts_url)
     app.extensions["staff"] = StaffContext(settings, make_session_factory(engine), clock or utcnow, page_size)
 
+    # Imported here, not at the top: each of these imports `context` and `db` from this module.
     from . import admin, auth, conversations, csrf, health, views
 
     csrf.init_app(app)

@@ -13,7 +13,7 @@ from bot.staff.accounts import add_user
 from bot.store.database import make_engine, make_session_factory, transaction
 from bot.store.migrate import upgrade_to_head
 
-from ..store.conftest import TEST_PSEUDONYM_KEY, database, make_test_database, postgres_server  # noqa: F401
+from ..store.conftest import TEST_PSEUDONYM_KEY, database, postgres_server  # noqa: F401 - fixtures used here
 from ..store.databases import TestDatabase
 from .seed import seed
 
