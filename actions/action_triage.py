@@ -1,36 +1,53 @@
-"""action_triage: applies the emergency criteria and the rulebook to everything said so far."""
+"""action_triage: the reply to every user message, emergency criteria first (see bot.dialogue)."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+import threading
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue.replies import Reply, goodbye, greeting, next_question, reply_for
+from bot.dialogue.conversation import Conversation, Given, Turn
+from bot.dialogue.replies import Reply
 from bot.settings import Settings
 from bot.triage.service import shared_service
 
 from .constants import (
     ACTION_TRIAGE,
-    INTENT_GOODBYE,
-    INTENT_GREET,
-    INTENT_THANK,
     SESSION_BOUNDARY_EVENTS,
+    SLOT_EMERGENCY_GIVEN,
+    SLOT_REQUESTED_QUESTION,
+    SLOT_TRIAGE_GIVEN,
 )
 
 logger = logging.getLogger(__name__)
+_conversation: Optional[Conversation] = None
+_lock = threading.Lock()
 
 
-def user_texts_this_session(tracker: Tracker) -> List[str]:
-    """What the person has written since the session began, oldest first."""
-    texts = []
-    for event in reversed(tracker.events):
-        if event.get("event") in SESSION_BOUNDARY_EVENTS:
-            break
-        if event.get("event") == "user" and event.get("text"):
-            texts.append(event["text"])
-    return list(reversed(texts))
+def conversation() -> Conversation:
+    """Built on first use: loading the language pipeline takes seconds."""
+    global _conversation
+    with _lock:
+        if _conversation is None:
+            _conversation = Conversation(shared_service(), Settings.from_env().emergency_number)
+        return _conversation
+
+
+def turns_this_session(tracker: Tracker) -> List[Turn]:
+    """The person's messages since the session began, each with the question pending at the time."""
+    events = tracker.events
+    start = max((i + 1 for i, e in enumerate(events) if e.get("event") in SESSION_BOUNDARY_EVENTS), default=0)
+    turns, asked = [], None
+    for event in events[start:]:
+        if event.get("event") == "slot" and event.get("name") == SLOT_REQUESTED_QUESTION:
+            asked = event.get("value")
+        elif event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            turns.append(Turn(event.get("text") or "", intent, asked))
+    return turns
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
@@ -44,37 +61,13 @@ class ActionTriage(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         log = logging.LoggerAdapter(logger, {"conversation": tracker.sender_id})
-        settings = Settings.from_env()
-        service = shared_service()
-        texts = user_texts_this_session(tracker)
-        decision = service.assess_conversation(texts)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        log.info("triage level=%s rules=%s", decision.level, [rule.id for rule in decision.rules])
-        number = settings.emergency_number
-
-        # Emergency first: whatever was asked or said, the emergency advice comes before anything else.
-        if decision.is_emergency:
-            send(dispatcher, reply_for(decision, service.rulebook, number))
-            return []
-        if intent == INTENT_GREET and not decision.findings:
-            send(dispatcher, greeting(number))
-            return []
-        if intent in (INTENT_GOODBYE, INTENT_THANK) and len(texts) > 1:
-            send(dispatcher, goodbye(number))
-            return []
-
-        previous = service.assess_conversation(texts[:-1])
-        changed = (previous.level, previous.red_flags, [r.id for r in previous.rules]) != (
-            decision.level,
-            decision.red_flags,
-            [r.id for r in decision.rules],
-        )
-        result = reply_for(decision, service.rulebook, number)
-        if result and changed:
-            send(dispatcher, result)
-        question = next_question(decision)
-        if question:
-            send(dispatcher, question)
-        elif not (result and changed):
-            send(dispatcher, goodbye(number))
-        return []
+        given = Given(tracker.get_slot(SLOT_TRIAGE_GIVEN), bool(tracker.get_slot(SLOT_EMERGENCY_GIVEN)))
+        plan = conversation().plan(turns_this_session(tracker), given)
+        log.info("triage level=%s rules=%s asked=%s", plan.decision.level, [r.id for r in plan.decision.rules], plan.asked)
+        for reply in plan.replies:
+            send(dispatcher, reply)
+        return [
+            SlotSet(SLOT_REQUESTED_QUESTION, plan.asked),
+            SlotSet(SLOT_TRIAGE_GIVEN, plan.given.result),
+            SlotSet(SLOT_EMERGENCY_GIVEN, plan.given.emergency),
+        ]

@@ -1,8 +1,9 @@
 """Names shared with domain.yml, in one place."""
 ACTION_TRIAGE = "action_triage"
 
-INTENT_GREET = "greet"
-INTENT_GOODBYE = "goodbye"
-INTENT_THANK = "thank"
+# Slots the action sets; they carry the conversation's progress between turns.
+SLOT_REQUESTED_QUESTION = "requested_question"
+SLOT_TRIAGE_GIVEN = "triage_given"
+SLOT_EMERGENCY_GIVEN = "emergency_given"
 
 SESSION_BOUNDARY_EVENTS = ("session_started", "restart")

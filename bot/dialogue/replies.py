@@ -1,15 +1,24 @@
-"""Plain-language replies built from a triage decision. No Rasa here: the action only sends them."""
+"""Plain-language replies built from a triage decision and the knowledge files. No Rasa here."""
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
-import yaml
-
+from ..datafiles import check_keys, read_yaml
 from ..triage.engine import Decision
-from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, Rulebook
+from ..triage.findings import Finding
+from ..triage.knowledge import Knowledge
+from ..triage.rulebook import DEFAULT_RULES_DIR, DOCTOR, EMERGENCY, SELF_CARE, Rulebook, RulebookReader, Source
+
+HERE = Path(__file__).resolve().parent
+MESSAGES_FILE = HERE / "messages.yml"
+FAQ_FILE = HERE / "faq.yml"
+_MESSAGE_KEYS = {
+    "greeting", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
+    "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
+}
 
 # Signs to watch for, named as the documents' emergency lists name them.
 EMERGENCY_SIGNS = (
@@ -17,9 +26,6 @@ EMERGENCY_SIGNS = (
     "slurred speech, a drooping face, vision changes, confusion, dizziness, "
     "fainting, difficulty breathing, or numbness that comes on suddenly or after a back, head or neck injury"
 )
-
-
-MESSAGES_FILE = Path(__file__).resolve().parent / "messages.yml"
 
 
 @dataclass(frozen=True)
@@ -30,26 +36,38 @@ class Reply:
 
 
 @functools.lru_cache(maxsize=None)
-def messages(path: Path = MESSAGES_FILE) -> Dict:
+def messages() -> Dict:
     """messages.yml, checked: unknown keys are an error, not a silent typo."""
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    unknown = set(data) - {"greeting", "goodbye", "questions"}
-    if unknown:
-        raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
+    data = check_keys(read_yaml(MESSAGES_FILE), _MESSAGE_KEYS, str(MESSAGES_FILE), required=_MESSAGE_KEYS)
     for question_id, question in data["questions"].items():
-        extra = set(question) - {"text", "buttons"}
-        if extra or "text" not in question:
-            raise ValueError(f"{path}: question {question_id!r} needs 'text' and may have 'buttons' only")
+        check_keys(question, {"text", "buttons"}, f"{MESSAGES_FILE.name}: question {question_id!r}", {"text"})
     return data
 
 
+@functools.lru_cache(maxsize=None)
+def faq_answers() -> Dict[str, Tuple[str, Tuple[Source, ...]]]:
+    """faq.yml: intent -> (answer, sources), with sources read like the rulebook's."""
+    reader = RulebookReader(DEFAULT_RULES_DIR)
+    data = check_keys(read_yaml(FAQ_FILE), {"faq"}, str(FAQ_FILE), {"faq"})
+    answers = {}
+    for intent, raw in data["faq"].items():
+        where = f"{FAQ_FILE.name}: {intent}"
+        raw = check_keys(raw, {"text", "sources"}, where, {"text"})
+        sources = reader.sources(raw["sources"], where) if "sources" in raw else ()
+        answers[intent] = (raw["text"].strip(), sources)
+    return answers
+
+
+def say(key: str, emergency_number: str, **values) -> Reply:
+    return Reply(messages()[key].format(emergency_number=emergency_number, **values))
+
+
 def greeting(emergency_number: str) -> Reply:
-    return Reply(messages()["greeting"].format(emergency_number=emergency_number))
+    return say("greeting", emergency_number)
 
 
 def goodbye(emergency_number: str) -> Reply:
-    return Reply(messages()["goodbye"].format(emergency_number=emergency_number))
+    return say("goodbye", emergency_number)
 
 
 def triage_payload(decision: Decision) -> dict:
@@ -68,12 +86,26 @@ def triage_payload(decision: Decision) -> dict:
     }
 
 
+def _cited(text: str, source: Source, rulebook: Rulebook) -> str:
+    return f"{text} (\"{source.quote}\", from \"{rulebook.title(source.document)}\")"
+
+
 def _reasons(decision: Decision, rulebook: Rulebook) -> List[str]:
-    lines = []
-    for rule in decision.rules:
-        source = rule.sources[0]
-        lines.append(f"- {rule.explanation} (\"{source.quote}\", from \"{rulebook.title(source.document)}\")")
+    return [f"- {_cited(rule.explanation, rule.sources[0], rulebook)}" for rule in decision.rules]
+
+
+def _causes(findings: Iterable[Finding], knowledge: Knowledge, rulebook: Rulebook) -> List[str]:
+    causes = knowledge.causes_for(findings)
+    if not causes:
+        return []
+    lines = ["Possible causes to discuss with a doctor (this is not a diagnosis; only an examination can tell):"]
+    lines += [f"- {cause.name} (from \"{rulebook.title(cause.sources[0].document)}\")" for cause in causes]
     return lines
+
+
+def _advice(item: str, knowledge: Knowledge, rulebook: Rulebook) -> str:
+    advice = knowledge.advice[item]
+    return f"{advice.text} (from \"{rulebook.title(advice.sources[0].document)}\")"
 
 
 def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: str) -> Reply:
@@ -89,47 +121,56 @@ def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: st
     return Reply(text, triage_payload(decision))
 
 
-def doctor_reply(decision: Decision, rulebook: Rulebook, emergency_number: str) -> Reply:
-    text = "\n".join(
-        [
-            "Please contact a doctor or other healthcare provider about this; it is not an emergency "
-            "from what you've told me, but it should be checked.",
+def emergency_reminder(decision: Decision, emergency_number: str) -> Reply:
+    signs = ", ".join(f"\"{f.text}\"" for f in decision.findings if f.is_present and f.category == "red_flag")
+    return Reply(say("emergency_reminder", emergency_number, signs=signs or "an emergency sign").text, triage_payload(decision))
+
+
+def result_reply(decision: Decision, rulebook: Rulebook, knowledge: Knowledge, emergency_number: str) -> Reply:
+    """The full result for a decided level (not emergency): why, possible causes, what next."""
+    if decision.level == DOCTOR:
+        lines = [
+            "My advice: contact a doctor or other healthcare provider about this. It isn't an emergency from "
+            "what you've told me, but it should be checked.",
             "Why:",
             *_reasons(decision, rulebook),
-            "A doctor may examine you and may order tests such as blood tests, nerve conduction studies or "
-            "imaging (MRI or CT). This is not a diagnosis.",
-            f"Call {emergency_number} straight away if you notice {EMERGENCY_SIGNS}.",
+            *_causes(decision.findings, knowledge, rulebook),
+            "What to expect: " + _advice("doctor_visit", knowledge, rulebook),
         ]
-    )
-    return Reply(text, triage_payload(decision))
-
-
-def self_care_reply(decision: Decision, rulebook: Rulebook, emergency_number: str) -> Reply:
-    text = "\n".join(
-        [
+    elif decision.level == SELF_CARE:
+        lines = [
             "This sounds like the common, usually harmless kind of numbness that comes from staying in one "
             "position. You can look after it yourself.",
             "Why:",
             *_reasons(decision, rulebook),
-            "What helps: change position and move around, avoid sitting for long stretches, take breaks, "
-            "and keep physically active.",
-            "See a doctor if it lasts more than a few minutes, keeps coming back, gets worse, or comes with pain "
-            f"or other symptoms. Call {emergency_number} straight away if you notice {EMERGENCY_SIGNS}.",
+            *_causes(decision.findings, knowledge, rulebook),
+            "What helps: " + _advice("self_care", knowledge, rulebook),
+            "Prevention: " + _advice("prevention", knowledge, rulebook),
+            "See a doctor if it lasts more than a few minutes, keeps coming back, gets worse, or comes with pain or other symptoms.",
         ]
-    )
-    return Reply(text, triage_payload(decision))
+    else:
+        lines = [_advice("undetermined", knowledge, rulebook), *_causes(decision.findings, knowledge, rulebook)]
+    lines.append(f"Call {emergency_number} straight away if you notice {EMERGENCY_SIGNS}.")
+    return Reply("\n".join(lines), triage_payload(decision))
 
 
-def reply_for(decision: Decision, rulebook: Rulebook, emergency_number: str) -> Optional[Reply]:
-    """The result message for a decided level; None while the level is undetermined."""
-    builders = {EMERGENCY: emergency_reply, DOCTOR: doctor_reply, SELF_CARE: self_care_reply}
-    builder = builders.get(decision.level)
-    return builder(decision, rulebook, emergency_number) if builder else None
+def reply_for(decision: Decision, rulebook: Rulebook, emergency_number: str, knowledge: Knowledge) -> Reply:
+    if decision.level == EMERGENCY:
+        return emergency_reply(decision, rulebook, emergency_number)
+    return result_reply(decision, rulebook, knowledge, emergency_number)
 
 
-def next_question(decision: Decision) -> Optional[Reply]:
-    """Asks for the first thing still missing, in the rulebook's order."""
-    if not decision.missing:
+def question(question_id: str, prefix: str = "") -> Reply:
+    entry = messages()["questions"][question_id]
+    text = f"{prefix} {entry['text']}".strip()
+    return Reply(text, buttons=tuple(entry.get("buttons") or ()))
+
+
+def faq_reply(intent: str, rulebook: Rulebook) -> Optional[Reply]:
+    answer = faq_answers().get(intent)
+    if answer is None:
         return None
-    question = messages()["questions"][decision.missing[0]]
-    return Reply(question["text"], buttons=tuple(question.get("buttons") or ()))
+    text, sources = answer
+    if sources:
+        text += f" (from \"{rulebook.title(sources[0].document)}\"; general information, not a diagnosis)"
+    return Reply(text)

@@ -26,6 +26,7 @@ _SINCE = {
 }
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ALL = {"day": 60 * 12, "night": 60 * 8, "week": 60 * 24 * 7, "morning": 60 * 4, "afternoon": 60 * 4}
+_VAGUE_LONG = {"ages", "forever", "time", "while", "long"}
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 # A duration soon after one of these words, with no word for the numbness in between,
@@ -54,11 +55,15 @@ def minutes_of(phrase: str) -> Optional[float]:
         return None
     if words[0] == "all" and len(words) == 2:
         return float(_ALL.get(words[1], 60 * 12))
+    if words[0] in ("for", "since", "over"):  # "for months", "over the last few weeks": no number given
+        words = [w for w in words[1:] if w not in ("the", "last", "past")] or words
+    if words[-1] in _VAGUE_LONG:  # "for ages", "a long time": weeks, at least
+        return float(60 * 24 * 14)
     amount = None
     for word in words[:-1]:
         if _NUMBER.match(word):
             amount = float(word)
-        elif word in _NUMBERS and amount is None:
+        elif word in _NUMBERS and (amount is None or word not in ("a", "an")):
             amount = float(_NUMBERS[word])
     unit = words[-1]
     for pattern, factor in _UNIT_MINUTES:

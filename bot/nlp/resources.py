@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
-import yaml
+from ..datafiles import check_keys, read_yaml
 
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 CONCEPTS_FILE = RESOURCES_DIR / "concepts.yml"
@@ -53,26 +53,14 @@ class ModifierRule:
 
 
 def _read(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as error:
-        raise ResourceError(f"{path}: cannot read: {error}") from error
+    data = read_yaml(path, error=ResourceError)
     if not isinstance(data, dict):
         raise ResourceError(f"{path}: expected a mapping at the top level")
     return data
 
 
 def _check(data: object, allowed: set, where: str, required: set = frozenset()) -> dict:
-    if not isinstance(data, dict):
-        raise ResourceError(f"{where}: expected a mapping")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ResourceError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    missing = sorted(required - set(data))
-    if missing:
-        raise ResourceError(f"{where}: missing key(s) {missing}")
-    return data
+    return check_keys(data, allowed, where, required, error=ResourceError)
 
 
 def _compile_alternatives(patterns: object, macros: Dict[str, str], where: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
-import yaml
+from ..datafiles import check_keys, read_yaml
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent / "rules"
 SETTINGS_FILE = "rulebook.yml"
@@ -109,15 +109,7 @@ class Rulebook:
 
 
 def _check_keys(data: object, allowed: set, where: str, required: Iterable[str] = ()) -> dict:
-    if not isinstance(data, dict):
-        raise RulebookError(f"{where}: expected a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise RulebookError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    missing = sorted(set(required) - set(data))
-    if missing:
-        raise RulebookError(f"{where}: missing key(s) {missing}")
-    return data
+    return check_keys(data, allowed, where, required, error=RulebookError)
 
 
 def _names(value: object, where: str) -> List[str]:
@@ -126,25 +118,23 @@ def _names(value: object, where: str) -> List[str]:
     return value
 
 
-class _Loader:
+class RulebookReader:
+    """Reads the rulebook's settings; its condition and source parsers serve the knowledge files too."""
+
     def __init__(self, rules_dir: Path):
         self.rules_dir = rules_dir
         settings_path = rules_dir / SETTINGS_FILE
         if not settings_path.is_file():
             raise RulebookError(f"{settings_path}: rulebook settings file not found")
         self.settings = _check_keys(
-            self._read(settings_path), _SETTINGS_KEYS, str(settings_path), required={"version", "brief_minutes"}
+            self.read(settings_path), _SETTINGS_KEYS, str(settings_path), required={"version", "brief_minutes"}
         )
         self.groups = self._load_groups(self.settings.get("groups") or {}, str(settings_path))
         self.documents = dict(self.settings.get("documents") or {})
 
     @staticmethod
-    def _read(path: Path) -> object:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return yaml.safe_load(handle)
-        except yaml.YAMLError as error:
-            raise RulebookError(f"{path}: not valid YAML: {error}") from error
+    def read(path: Path) -> object:
+        return read_yaml(path, error=RulebookError)
 
     @staticmethod
     def _load_groups(raw: object, where: str) -> Dict[str, FrozenSet[str]]:
@@ -158,7 +148,7 @@ class _Loader:
             expanded |= self.groups.get(name, {name})
         return frozenset(expanded)
 
-    def _minutes(self, value: object, where: str) -> float:
+    def minutes(self, value: object, where: str) -> float:
         if isinstance(value, str):
             if value not in self.settings:
                 raise RulebookError(f"{where}: {value!r} is not a rulebook setting")
@@ -179,12 +169,12 @@ class _Loader:
             all_of=all_of or (),
             none_of=self._expand(_names(data["none"], f"{where}: when.none")) if "none" in data else frozenset(),
             duration_over_minutes=(
-                self._minutes(data["duration_over_minutes"], f"{where}: when.duration_over_minutes")
+                self.minutes(data["duration_over_minutes"], f"{where}: when.duration_over_minutes")
                 if "duration_over_minutes" in data
                 else None
             ),
             duration_at_most_minutes=(
-                self._minutes(data["duration_at_most_minutes"], f"{where}: when.duration_at_most_minutes")
+                self.minutes(data["duration_at_most_minutes"], f"{where}: when.duration_at_most_minutes")
                 if "duration_at_most_minutes" in data
                 else None
             ),
@@ -207,7 +197,7 @@ class _Loader:
         return tuple(sources)
 
     def rules(self, path: Path) -> List[Rule]:
-        data = _check_keys(self._read(path), _FILE_KEYS, str(path), required=_FILE_KEYS)
+        data = _check_keys(self.read(path), _FILE_KEYS, str(path), required=_FILE_KEYS)
         level = data["level"]
         if level not in RULE_LEVELS:
             raise RulebookError(f"{path}: level {level!r} is not one of {list(RULE_LEVELS)}")
@@ -257,7 +247,7 @@ class _Loader:
 def load_rulebook(rules_dir: Optional[Path] = None) -> Rulebook:
     """Reads every rule file in ``rules_dir`` (default: the rules shipped with the package)."""
     rules_dir = Path(rules_dir or DEFAULT_RULES_DIR)
-    loader = _Loader(rules_dir)
+    loader = RulebookReader(rules_dir)
     rules: List[Rule] = []
     for path in sorted(rules_dir.glob("*.yml")):
         if path.name != SETTINGS_FILE:
@@ -276,7 +266,7 @@ def load_rulebook(rules_dir: Optional[Path] = None) -> Rulebook:
         rules=tuple(rules),
         questions=loader.questions(),
         documents_dir=loader.documents_dir(),
-        brief_minutes=loader._minutes(loader.settings["brief_minutes"], SETTINGS_FILE),
+        brief_minutes=loader.minutes(loader.settings["brief_minutes"], SETTINGS_FILE),
         groups=loader.groups,
         documents=loader.documents,
     )

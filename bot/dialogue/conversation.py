@@ -1,0 +1,203 @@
+"""The conversation: what to say next, given everything said in this session. No Rasa here.
+
+Every call re-reads the whole session, so the plan is the same whichever server handles
+the turn and survives restarts. The emergency criteria are applied before anything else:
+when one is met the reply is the emergency advice, and every later reply starts with a
+reminder and asks nothing more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from ..triage.engine import Decision
+from ..triage.findings import PRESENT, Finding
+from ..triage.knowledge import Knowledge, load_knowledge
+from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
+from ..triage.service import TriageService
+from . import replies
+from .replies import Reply
+
+GREET, GOODBYE, THANK = "greet", "goodbye", "thank"
+AFFIRM, DENY, DONT_KNOW, SKIP = "affirm", "deny", "dont_know", "skip_question"
+START_OVER, ASK_FOR_ADVICE, FALLBACK = "start_over", "ask_for_advice", "nlu_fallback"
+CANNED = {"bot_challenge": "bot_challenge", "chitchat": "chitchat", "out_of_scope": "out_of_scope"}
+
+# A "no" to a question is recorded as the concept the rulebook takes as its answer.
+DENIAL_CONCEPTS = {
+    "emergency_signs": "red_flags_denied",
+    "associated_symptoms": "associated_denied",
+    "conditions": "conditions_denied",
+}
+# Concepts that come from answers to questions rather than from the language layer.
+ANSWER_CONCEPTS = frozenset(DENIAL_CONCEPTS.values()) | {"red_flag_affirmed"}
+# Where a later answer replaces an earlier one ("actually it's both legs"). Red flags are
+# never replaced: once given, an emergency sign stands.
+CORRECTABLE_QUESTIONS = ("side", "location", "pattern")
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    intent: Optional[str] = None
+    asked: Optional[str] = None  # the question that was pending when the person wrote this
+
+
+@dataclass(frozen=True)
+class Given:
+    """What earlier replies already gave, kept in slots between turns."""
+
+    result: Optional[str] = None  # "interim:doctor" or "result:<decision key>"
+    emergency: bool = False
+
+
+@dataclass
+class Plan:
+    replies: List[Reply]
+    decision: Decision
+    asked: Optional[str] = None
+    given: Given = field(default_factory=Given)
+
+
+def decision_key(decision: Decision) -> str:
+    return f"{decision.level}:{','.join(sorted(rule.id for rule in decision.rules))}"
+
+
+class Conversation:
+    def __init__(self, service: TriageService, emergency_number: str, knowledge: Optional[Knowledge] = None):
+        self.service = service
+        self.number = emergency_number
+        self.knowledge = knowledge or load_knowledge()
+        self.questions: Dict[str, frozenset] = {q.id: q.concepts for q in service.rulebook.questions}
+
+    # ------------------------------------------------------------------ reading the session
+    def _read(self, turns: Sequence[Turn]) -> Tuple[List[Finding], Set[str], List[List[Finding]]]:
+        """Findings of all turns (with answers to questions) and the questions now answered."""
+        per_turn, answered = [], set()
+        for turn in turns:
+            found = list(self.service.pipeline.findings(turn.text))
+            if turn.asked:
+                mentioned = {f.concept for f in found}
+                if turn.intent == DENY and turn.asked in DENIAL_CONCEPTS:
+                    found.append(Finding(DENIAL_CONCEPTS[turn.asked], turn.text, PRESENT, "answer"))
+                if turn.intent == AFFIRM and turn.asked == "emergency_signs":
+                    found.append(Finding("red_flag_affirmed", turn.text, PRESENT, "red_flag"))  # in ANSWER_CONCEPTS
+                if turn.intent in (DENY, DONT_KNOW, SKIP) or mentioned & self.questions.get(turn.asked, frozenset()):
+                    answered.add(turn.asked)
+            per_turn.append(found)
+        findings = self._apply_corrections(per_turn)
+        return findings, answered, per_turn
+
+    def _apply_corrections(self, per_turn: List[List[Finding]]) -> List[Finding]:
+        latest_turn = {}
+        for index, found in enumerate(per_turn):
+            for question_id in CORRECTABLE_QUESTIONS:
+                if any(f.concept in self.questions[question_id] and f.is_present for f in found):
+                    latest_turn[question_id] = index
+        kept = []
+        for index, found in enumerate(per_turn):
+            for finding in found:
+                replaced = any(
+                    finding.concept in self.questions[q] and index < latest_turn.get(q, index)
+                    for q in CORRECTABLE_QUESTIONS
+                )
+                if not (replaced and finding.category != "red_flag"):
+                    kept.append(finding)
+        return kept
+
+    # ------------------------------------------------------------------ planning the reply
+    def plan(self, turns: Sequence[Turn], given: Given = Given()) -> Plan:
+        if not turns:
+            decision = self.service.engine.decide([])
+            return Plan([replies.greeting(self.number)], decision)
+        restarts = [i for i, turn in enumerate(turns) if turn.intent == START_OVER]
+        if restarts and restarts[-1] == len(turns) - 1:
+            return self._restart(turns, restarts)
+        active = turns[restarts[-1] + 1 :] if restarts else list(turns)
+        findings, answered, per_turn = self._read(active)
+        decision = self.service.engine.decide(findings)
+        current = active[-1]
+        if decision.is_emergency:
+            return self._emergency(decision, current, per_turn[-1], given)
+        understood = bool(per_turn[-1]) or current.intent not in (FALLBACK, None)
+        return self._collect(decision, current, answered, given, bool(findings), understood, first=len(active) == 1)
+
+    def _restart(self, turns: Sequence[Turn], restarts: List[int]) -> Plan:
+        # Emergency first, even in "start over, my husband collapsed".
+        current = self.service.engine.decide(self.service.pipeline.findings(turns[-1].text))
+        if current.is_emergency:
+            return Plan([replies.reply_for(current, self.service.rulebook, self.number, self.knowledge)], current, given=Given(emergency=True))
+        earlier_start = restarts[-2] + 1 if len(restarts) > 1 else 0
+        earlier = self.service.assess_conversation(t.text for t in turns[earlier_start:-1])
+        out = [replies.emergency_reminder(earlier, self.number)] if earlier.is_emergency else []
+        out.append(replies.say("restart", self.number))
+        return Plan(out, current)
+
+    def _emergency(self, decision: Decision, current: Turn, current_findings: List[Finding], given: Given) -> Plan:
+        new_sign = any(f.is_present and f.category == "red_flag" for f in current_findings)
+        if not given.emergency or new_sign:
+            out = [replies.emergency_reply(decision, self.service.rulebook, self.number)]
+        else:
+            out = [replies.emergency_reminder(decision, self.number)]
+            out += self._digression(current)  # answer their question, but no more questionnaire
+        return Plan(out, decision, asked=None, given=Given(result=given.result, emergency=True))
+
+    def _digression(self, turn: Turn) -> List[Reply]:
+        """A reply to a question, small talk or an off-topic message; empty when it is none of those."""
+        faq = replies.faq_reply(turn.intent or "", self.service.rulebook)
+        if faq:
+            return [faq]
+        if turn.intent in CANNED:
+            return [replies.say(CANNED[turn.intent], self.number)]
+        if turn.intent in (GOODBYE, THANK):
+            return [replies.goodbye(self.number)]
+        return []
+
+    def _collect(
+        self, decision: Decision, current: Turn, answered: Set[str], given: Given,
+        has_findings: bool, understood: bool, first: bool,
+    ) -> Plan:
+        out: List[Reply] = []
+        pending = current.asked if current.asked and current.asked not in answered else None
+        digression = self._digression(current)
+        if current.intent in (GOODBYE, THANK) and has_findings:
+            # Nobody leaves without the advice their answers already support.
+            if decision.level in (DOCTOR, SELF_CARE) and given.result != f"result:{decision_key(decision)}":
+                out.append(replies.result_reply(decision, self.service.rulebook, self.knowledge, self.number))
+                given = Given(result=f"result:{decision_key(decision)}")
+            return Plan(out + digression, decision, asked=None, given=given)
+        if not has_findings and (current.intent == GREET or (first and not understood)):
+            return Plan([replies.greeting(self.number)], decision, given=given)
+        if not understood:
+            out.append(replies.say("not_understood_short" if has_findings else "not_understood", self.number))
+        out += [reply for reply in digression if current.intent not in (GOODBYE, THANK)]
+        if current.asked == "emergency_signs" and current.intent == DONT_KNOW:
+            out.append(replies.say("screen_unsure", self.number))
+        elif current.intent == DONT_KNOW and current.asked:
+            out.append(replies.say("dont_know", self.number))
+        elif current.intent == SKIP and current.asked:
+            out.append(replies.say("skipped", self.number))
+
+        still_to_ask = [q for q in decision.missing if q not in answered]
+        if not has_findings:
+            still_to_ask = []  # nothing described yet: the greeting's invitation stands
+        wants_advice = current.intent == ASK_FOR_ADVICE
+        if still_to_ask and not wants_advice:
+            next_question = pending if pending in still_to_ask else still_to_ask[0]
+            prefix = replies.messages()["back_to_question"] if digression and next_question == pending else ""
+            if decision.level == DOCTOR and given.result is None:
+                out.append(replies.Reply(replies.say("interim_doctor", self.number).text, replies.triage_payload(decision)))
+                given = Given(result="interim:doctor")
+            out.append(replies.question(next_question, prefix))
+            return Plan(out, decision, asked=next_question, given=given)
+
+        key = f"result:{decision_key(decision)}"
+        if has_findings and (given.result != key or wants_advice):
+            out.append(replies.result_reply(decision, self.service.rulebook, self.knowledge, self.number))
+            given = Given(result=key)
+        elif not (digression or out):
+            out.append(replies.say("anything_else", self.number))
+        if decision.level == UNDETERMINED and still_to_ask and wants_advice:
+            out.append(replies.question(still_to_ask[0]))
+            return Plan(out, decision, asked=still_to_ask[0], given=given)
+        return Plan(out, decision, asked=None, given=given)

@@ -1,0 +1,207 @@
+"""The conversation planner on scripted sessions: emergency first in every state, one question at a time."""
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.conversation import Conversation, Given, Turn
+
+
+@pytest.fixture(scope="module")
+def talk(service):
+    return Conversation(service, "911")
+
+
+class Session:
+    """Plays a conversation through the planner the way the action does, turn by turn."""
+
+    def __init__(self, talk):
+        self.talk, self.turns, self.given, self.asked = talk, [], Given(), None
+
+    def say(self, text, intent="describe_symptoms"):
+        self.turns.append(Turn(text, intent, self.asked))
+        plan = self.talk.plan(self.turns, self.given)
+        self.given, self.asked, self.plan = plan.given, plan.asked, plan
+        return plan
+
+    @property
+    def texts(self):
+        return [reply.text for reply in self.plan.replies]
+
+    @property
+    def level(self):
+        payloads = [r.payload["triage"] for r in self.plan.replies if r.payload]
+        return payloads[0]["level"] if payloads else None
+
+
+def test_greeting_first(talk):
+    s = Session(talk)
+    s.say("hello", "greet")
+    assert "triage assistant" in s.texts[0] and "911" in s.texts[0] and "stored" in s.texts[0]
+    assert s.asked is None
+
+
+def test_one_message_fills_many_answers_and_the_screen_comes_first(talk):
+    s = Session(talk)
+    s.say("my left foot has been numb for three weeks, worse when I sit, and I'm diabetic")
+    assert s.asked == "emergency_signs"
+    assert s.texts[0].startswith("From what you've told me so far, this should be checked by a doctor")
+    s.say("no, none of those", "deny")
+    # side, location, duration, triggers and conditions were all in the first message
+    assert s.asked == "onset"
+    s.say("gradually")
+    assert s.asked == "pattern"
+    s.say("it's there all the time")
+    assert s.asked == "associated_symptoms"
+    s.say("nothing else")
+    assert s.asked is None and s.level == "doctor"
+    result = s.texts[-1]
+    assert "doctor.known_condition" not in result  # plain language, not rule ids
+    assert "peripheral neuropathy" in result and "not a diagnosis" in result
+    assert "nerve conduction" in result and "Call 911 straight away" in result
+
+
+@pytest.mark.parametrize("state", ["greeting", "screen", "mid_collection", "after_result", "after_digression", "after_fallback"])
+def test_an_emergency_sign_in_any_state_gets_the_emergency_reply_next(talk, state):
+    s = Session(talk)
+    lead_in = {
+        "greeting": [("hi", "greet")],
+        "screen": [("my right leg is numb", "describe_symptoms")],
+        "mid_collection": [("my right leg is numb", "describe_symptoms"), ("no", "deny")],
+        "after_result": [
+            ("my foot fell asleep after sitting cross legged and it went away when i stood up", "describe_symptoms"),
+            ("no", "deny"),
+        ],
+        "after_digression": [("my right leg is numb", "describe_symptoms"), ("what is sciatica?", "faq_sciatica")],
+        "after_fallback": [("my right leg is numb", "describe_symptoms"), ("asdf qwerty", "nlu_fallback")],
+    }[state]
+    for text, intent in lead_in:
+        s.say(text, intent)
+    for _ in range(10):  # skip whatever is still asked, up to the result
+        if state != "after_result" or s.asked is None:
+            break
+        s.say("skip", "skip_question")
+    if state == "after_result":
+        assert s.level == "self_care" and s.asked is None
+    s.say("oh and now my husband says my speech is slurred", "describe_symptoms")
+    assert s.level == "emergency"
+    assert s.texts[0].startswith("EMERGENCY: call 911 now")
+    assert s.asked is None  # no further questionnaire
+
+
+def test_later_messages_keep_the_emergency_reminder_at_the_top(talk):
+    s = Session(talk)
+    s.say("I can't control my bladder and my legs are numb")
+    assert s.level == "emergency"
+    s.say("what is sciatica?", "faq_sciatica")
+    assert s.texts[0].startswith("Reminder: you told me about \"can't control my bladder\"")
+    assert "sciatic nerve" in s.texts[1]
+    assert s.asked is None
+    s.say("thanks", "thank")
+    assert s.texts[0].startswith("Reminder:")
+
+
+def test_yes_to_the_screen_is_an_emergency(talk):
+    s = Session(talk)
+    s.say("my calf is tingling")
+    s.say("yes", "affirm")
+    assert s.level == "emergency"
+
+
+def test_not_sure_to_the_screen_gets_the_safety_net_and_moves_on(talk):
+    s = Session(talk)
+    s.say("my calf is tingling")
+    s.say("I'm not sure", "dont_know")
+    assert "not sure" in s.texts[0] and "call 911" in s.texts[0]
+    assert s.asked == "side"
+
+
+def test_only_the_weakness(talk):
+    s = Session(talk)
+    s.say("my calf is tingling")
+    s.say("only the weakness")
+    assert s.level == "emergency"
+
+
+def test_correction_replaces_the_earlier_side(talk, service):
+    s = Session(talk)
+    s.say("my left leg is numb")
+    s.say("no", "deny")
+    s.say("actually it's both legs")
+    sides = {f.concept for f in s.plan.decision.findings if f.concept in ("left_leg", "right_leg", "both_legs")}
+    assert sides == {"both_legs"}
+
+
+def test_dont_know_and_skip_are_not_asked_again(talk):
+    s = Session(talk)
+    s.say("my right leg is numb")
+    s.say("no", "deny")
+    first = s.asked
+    s.say("no idea", "dont_know")
+    assert s.asked != first
+    second = s.asked
+    s.say("skip", "skip_question")
+    assert s.asked not in (first, second)
+
+
+def test_a_question_in_the_middle_is_answered_then_the_question_returns(talk):
+    s = Session(talk)
+    s.say("my right leg is numb")
+    s.say("no", "deny")
+    pending = s.asked
+    s.say("what is sciatica?", "faq_sciatica")
+    assert "sciatic nerve" in s.texts[0]
+    assert s.texts[-1].startswith("Back to my question:")
+    assert s.asked == pending
+    assert s.level is None  # asking about sciatica is not having it
+
+
+@pytest.mark.parametrize("intent, text, expected", [
+    ("chitchat", "how are you", "I'm here to help"),
+    ("bot_challenge", "are you a bot?", "automated assistant"),
+    ("out_of_scope", "what's the weather tomorrow", "I can only help with numbness"),
+])
+def test_small_talk_and_off_topic_then_back(talk, intent, text, expected):
+    s = Session(talk)
+    s.say("my right leg is numb")
+    pending = s.asked
+    s.say(text, intent)
+    assert expected in s.texts[0]
+    assert s.asked == pending
+
+
+def test_start_over_forgets_the_answers(talk):
+    s = Session(talk)
+    s.say("my left foot has been numb for three weeks and I'm diabetic")
+    s.say("start over", "start_over")
+    assert s.texts == ["Okay, let's start over. What's going on with your leg or legs?"]
+    s.say("my foot fell asleep after sitting cross legged and it went away when i stood up")
+    assert s.plan.decision.level == "self_care"
+
+
+def test_start_over_after_an_emergency_keeps_a_reminder(talk):
+    s = Session(talk)
+    s.say("I passed out and my legs are numb")
+    s.say("start over", "start_over")
+    assert s.texts[0].startswith("Reminder: you told me about \"passed out\"")
+
+
+def test_start_over_with_an_emergency_in_it_is_an_emergency(talk):
+    s = Session(talk)
+    s.say("my right leg is numb")
+    s.say("start over, my wife can't speak properly", "start_over")
+    assert s.level == "emergency"
+
+
+def test_asking_for_advice_early_gets_the_current_result(talk):
+    s = Session(talk)
+    s.say("my leg has been numb for two weeks")
+    s.say("just tell me what to do", "ask_for_advice")
+    assert s.level == "doctor"
+
+
+def test_goodbye_before_the_end_still_gives_the_advice(talk):
+    s = Session(talk)
+    s.say("my leg has been numb for two weeks")
+    s.say("bye", "goodbye")
+    assert s.level == "doctor"
+    assert s.texts[-1].startswith("Take care")
