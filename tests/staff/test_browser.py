@@ -89,9 +89,12 @@ def browser(chromium, server):
 
 
 def wait_for(driver, condition):
+    """Until the condition holds; an element that went away with the old page just means "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S).until(condition)
+    waiting = WebDriverWait(driver, WAIT_S, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return waiting.until(condition)
 
 
 def sign_in(driver, base, name, password):
@@ -101,7 +104,8 @@ def sign_in(driver, base, name, password):
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".alert-error, h1"))
+    # Signed in: we are off the login page. Refused: the login page comes back with the reason.
+    wait_for(driver, lambda d: "/login" not in d.current_url or d.find_elements(By.CSS_SELECTOR, ".alert-error"))
 
 
 def screenshot(driver, name: str) -> Path:
