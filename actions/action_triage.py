@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -11,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue.conversation import Conversation, Given, Turn
 from bot.dialogue.replies import Reply
+from bot.lazy import Lazy
 from bot.settings import Settings
 from bot.triage.service import shared_service
 
@@ -23,17 +23,8 @@ from .constants import (
 )
 
 logger = logging.getLogger(__name__)
-_conversation: Optional[Conversation] = None
-_lock = threading.Lock()
-
-
-def conversation() -> Conversation:
-    """Built on first use: loading the language pipeline takes seconds."""
-    global _conversation
-    with _lock:
-        if _conversation is None:
-            _conversation = Conversation(shared_service(), Settings.from_env().emergency_number)
-        return _conversation
+# Built on first use: loading the language pipeline takes seconds.
+conversation = Lazy(lambda: Conversation(shared_service(), Settings.from_env().emergency_number))
 
 
 def turns_this_session(tracker: Tracker) -> List[Turn]:
@@ -62,7 +53,7 @@ class ActionTriage(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         log = logging.LoggerAdapter(logger, {"conversation": tracker.sender_id})
         given = Given(tracker.get_slot(SLOT_TRIAGE_GIVEN), bool(tracker.get_slot(SLOT_EMERGENCY_GIVEN)))
-        plan = conversation().plan(turns_this_session(tracker), given)
+        plan = conversation.get().plan(turns_this_session(tracker), given)
         log.info("triage level=%s rules=%s asked=%s", plan.decision.level, [r.id for r in plan.decision.rules], plan.asked)
         for reply in plan.replies:
             send(dispatcher, reply)

@@ -168,6 +168,8 @@ class Conversation:
             return Plan(out + digression, decision, asked=None, given=given)
         if not has_findings and (current.intent == GREET or (first and not understood)):
             return Plan([replies.greeting(self.number)], decision, given=given)
+        if first and has_findings:  # they skipped the greeting: say who we are once
+            out.append(replies.say("intro", self.number))
         if not understood:
             out.append(replies.say("not_understood_short" if has_findings else "not_understood", self.number))
         out += [reply for reply in digression if current.intent not in (GOODBYE, THANK)]

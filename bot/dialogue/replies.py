@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 MESSAGES_FILE = HERE / "messages.yml"
 FAQ_FILE = HERE / "faq.yml"
 _MESSAGE_KEYS = {
-    "greeting", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
+    "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
 }
 
@@ -26,6 +26,9 @@ EMERGENCY_SIGNS = (
     "slurred speech, a drooping face, vision changes, confusion, dizziness, "
     "fainting, difficulty breathing, or numbness that comes on suddenly or after a back, head or neck injury"
 )
+
+
+CAUSES_TO_DISCUSS = "Possible causes to discuss with a doctor (this is not a diagnosis; only an examination can tell):"
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,11 @@ def _reasons(decision: Decision, rulebook: Rulebook) -> List[str]:
     return [f"- {_cited(rule.explanation, rule.sources[0], rulebook)}" for rule in decision.rules]
 
 
-def _causes(findings: Iterable[Finding], knowledge: Knowledge, rulebook: Rulebook) -> List[str]:
+def _causes(findings: Iterable[Finding], knowledge: Knowledge, rulebook: Rulebook, heading: str) -> List[str]:
     causes = knowledge.causes_for(findings)
     if not causes:
         return []
-    lines = ["Possible causes to discuss with a doctor (this is not a diagnosis; only an examination can tell):"]
+    lines = [heading]
     lines += [f"- {cause.name} (from \"{rulebook.title(cause.sources[0].document)}\")" for cause in causes]
     return lines
 
@@ -134,7 +137,7 @@ def result_reply(decision: Decision, rulebook: Rulebook, knowledge: Knowledge, e
             "what you've told me, but it should be checked.",
             "Why:",
             *_reasons(decision, rulebook),
-            *_causes(decision.findings, knowledge, rulebook),
+            *_causes(decision.findings, knowledge, rulebook, CAUSES_TO_DISCUSS),
             "What to expect: " + _advice("doctor_visit", knowledge, rulebook),
         ]
     elif decision.level == SELF_CARE:
@@ -143,13 +146,13 @@ def result_reply(decision: Decision, rulebook: Rulebook, knowledge: Knowledge, e
             "position. You can look after it yourself.",
             "Why:",
             *_reasons(decision, rulebook),
-            *_causes(decision.findings, knowledge, rulebook),
+            *_causes(decision.findings, knowledge, rulebook, "What is probably behind it (not a diagnosis):"),
             "What helps: " + _advice("self_care", knowledge, rulebook),
             "Prevention: " + _advice("prevention", knowledge, rulebook),
             "See a doctor if it lasts more than a few minutes, keeps coming back, gets worse, or comes with pain or other symptoms.",
         ]
     else:
-        lines = [_advice("undetermined", knowledge, rulebook), *_causes(decision.findings, knowledge, rulebook)]
+        lines = [_advice("undetermined", knowledge, rulebook), *_causes(decision.findings, knowledge, rulebook, CAUSES_TO_DISCUSS)]
     lines.append(f"Call {emergency_number} straight away if you notice {EMERGENCY_SIGNS}.")
     return Reply("\n".join(lines), triage_payload(decision))
 

@@ -20,6 +20,7 @@ from ..triage.findings import (
     UNCERTAIN,
     Finding,
 )
+from ..lazy import Lazy
 from .duration import measures_trigger, minutes_of
 from .resources import ConceptRule, ModifierRule, load_concept_rules, load_modifier_rules
 
@@ -165,14 +166,9 @@ class ClinicalPipeline:
         return PRESENT
 
 
-_shared: Optional[ClinicalPipeline] = None
-_shared_lock = threading.Lock()
+_shared = Lazy(ClinicalPipeline)
 
 
 def shared_pipeline() -> ClinicalPipeline:
     """One pipeline per process, built on first use (never at import time)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ClinicalPipeline()
-        return _shared
+    return _shared.get()

@@ -1,9 +1,9 @@
 """Joins the language layer to the engine: text in, decision out."""
 from __future__ import annotations
 
-import threading
 from typing import Iterable, Optional
 
+from ..lazy import Lazy
 from ..nlp.pipeline import ClinicalPipeline, shared_pipeline
 from .engine import Decision, TriageEngine
 from .rulebook import Rulebook, load_rulebook
@@ -30,14 +30,9 @@ class TriageService:
         return self.engine.decide(findings)
 
 
-_shared: Optional[TriageService] = None
-_lock = threading.Lock()
+_shared = Lazy(TriageService)
 
 
 def shared_service() -> TriageService:
     """One service per process, built on first use (never at import time)."""
-    global _shared
-    with _lock:
-        if _shared is None:
-            _shared = TriageService()
-        return _shared
+    return _shared.get()

@@ -43,12 +43,14 @@ def test_turns_carry_the_question_that_was_pending():
 
 def test_emergency_in_the_latest_message_gets_the_emergency_reply(monkeypatch):
     monkeypatch.setenv("EMERGENCY_NUMBER", "112")
-    import actions.action_triage as module
+    from actions.action_triage import conversation
 
-    monkeypatch.setattr(module, "_conversation", None)  # rebuilt with the new number
-    messages, slots = run(tracker_for(("my leg is numb", "describe_symptoms", "emergency_signs"),
-                                      ("and now I can't control my bladder", "describe_symptoms", None)))
-    monkeypatch.setattr(module, "_conversation", None)
+    conversation.reset()  # rebuilt with the new number
+    try:
+        messages, slots = run(tracker_for(("my leg is numb", "describe_symptoms", "emergency_signs"),
+                                          ("and now I can't control my bladder", "describe_symptoms", None)))
+    finally:
+        conversation.reset()
     assert payloads(messages)[0]["level"] == "emergency"
     assert messages[0]["text"].startswith("EMERGENCY: call 112 now")
     assert len(messages) == 1 and slots["requested_question"] is None and slots["emergency_given"] is True
@@ -65,7 +67,7 @@ def test_greeting_then_the_screening_question_with_quick_replies():
 
 def test_doctor_level_is_announced_and_remembered():
     messages, slots = run(tracker_for(("my left foot has been numb for three weeks and I'm diabetic", "describe_symptoms", None)))
-    assert messages[0]["text"].startswith("From what you've told me so far")
+    assert messages[1]["text"].startswith("From what you've told me so far")
     assert slots["triage_given"] == "interim:doctor"
 
 

@@ -44,7 +44,8 @@ def test_one_message_fills_many_answers_and_the_screen_comes_first(talk):
     s = Session(talk)
     s.say("my left foot has been numb for three weeks, worse when I sit, and I'm diabetic")
     assert s.asked == "emergency_signs"
-    assert s.texts[0].startswith("From what you've told me so far, this should be checked by a doctor")
+    assert s.texts[0].startswith("I'm the leg-numbness triage assistant. I can't diagnose")
+    assert s.texts[1].startswith("From what you've told me so far, this should be checked by a doctor")
     s.say("no, none of those", "deny")
     # side, location, duration, triggers and conditions were all in the first message
     assert s.asked == "onset"
