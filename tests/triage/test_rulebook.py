@@ -78,48 +78,33 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_unknown_rule_key_is_refused_with_the_rule_named(rules_copy):
-    _edit(rules_copy / "emergency.yml", "  - id: emergency.dizziness\n", "  - id: emergency.dizziness\n    severity: high\n")
-    with pytest.raises(RulebookError, match=r"emergency\.dizziness.*unknown key\(s\) \['severity'\]"):
+MALFORMED = [
+    # (file, text replaced, replacement, the error that must name the place)
+    ("emergency.yml", "  - id: emergency.dizziness\n", "  - id: emergency.dizziness\n    severity: high\n",
+     r"emergency\.dizziness.*unknown key\(s\) \['severity'\]"),
+    ("doctor.yml", "when: {any: [rash, cramps]}", "when: {anyof: [rash, cramps]}", r"doctor\.rash_or_cramps.*unknown key"),
+    ("doctor.yml", "when: {any: [concern]}", "when: {}", r"doctor\.concern.*at least one condition is required"),
+    ("emergency.yml", "      - document: 002_e189db9327c4d401.txt\n        quote: Dizziness",
+     "      - document: 009_nowhere.txt\n        quote: Dizziness", r"emergency\.dizziness.*unknown document"),
+    ("doctor.yml", "id: doctor.rash_or_cramps", "id: emergency.rash_or_cramps", r"must be text starting with 'doctor\.'"),
+    ("doctor.yml", "id: doctor.concern", "id: doctor.pain", r"defined twice"),
+    ("self_care.yml", "level: self_care\n", "level: self_care\nrules: [\n", r"self_care\.yml: not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("file, old, new, error", MALFORMED)
+def test_malformed_rulebook_is_refused_with_the_place_named(rules_copy, file, old, new, error):
+    _edit(rules_copy / file, old, new)
+    with pytest.raises(RulebookError, match=error):
         load_rulebook(rules_copy)
 
 
-def test_unknown_condition_key_is_refused(rules_copy):
-    _edit(rules_copy / "doctor.yml", "when: {any: [rash, cramps]}", "when: {anyof: [rash, cramps]}")
-    with pytest.raises(RulebookError, match=r"doctor\.rash_or_cramps.*unknown key"):
-        load_rulebook(rules_copy)
-
-
-def test_rule_without_source_is_refused(rules_copy):
+def test_rule_without_sources_is_refused(rules_copy):
     path = rules_copy / "doctor.yml"
     text = path.read_text()
     start = text.index("  - id: doctor.concern")
     path.write_text(text[:start] + "  - id: doctor.concern\n    when: {any: [concern]}\n    explanation: x\n")
     with pytest.raises(RulebookError, match=r"doctor\.concern.*missing key\(s\) \['sources'\]"):
-        load_rulebook(rules_copy)
-
-
-def test_source_in_an_unknown_document_is_refused(rules_copy):
-    _edit(rules_copy / "emergency.yml", "      - document: 002_e189db9327c4d401.txt\n        quote: Dizziness", "      - document: 009_nowhere.txt\n        quote: Dizziness")
-    with pytest.raises(RulebookError, match=r"emergency\.dizziness.*unknown document"):
-        load_rulebook(rules_copy)
-
-
-def test_id_must_match_level(rules_copy):
-    _edit(rules_copy / "doctor.yml", "id: doctor.rash_or_cramps", "id: emergency.rash_or_cramps")
-    with pytest.raises(RulebookError, match=r"must be text starting with 'doctor\.'"):
-        load_rulebook(rules_copy)
-
-
-def test_duplicate_rule_id_is_refused(rules_copy):
-    _edit(rules_copy / "doctor.yml", "id: doctor.concern", "id: doctor.pain")
-    with pytest.raises(RulebookError, match=r"defined twice"):
-        load_rulebook(rules_copy)
-
-
-def test_invalid_yaml_is_reported_with_the_file(rules_copy):
-    (rules_copy / "self_care.yml").write_text("level: self_care\nrules: [\n")
-    with pytest.raises(RulebookError, match=r"self_care\.yml: not valid YAML"):
         load_rulebook(rules_copy)
 
 
