@@ -119,3 +119,25 @@ def test_the_conversation_is_stored_in_the_sqlite_tracker_store(assistant):
         rows = db.execute("select type_name from events where sender_id = ?", (sender,)).fetchall()
     kinds = [row[0] for row in rows]
     assert "user" in kinds and "bot" in kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🦵🦵 😱",
+        "رجلي مخدرة",
+        "my\u200b leg\u200b is numb\x07",
+        "<script>alert('x')</script> my leg is numb",
+        "'; DROP TABLE events; --",
+        "numb " * 20000,  # 100 KB
+    ],
+    ids=["emoji", "right-to-left", "zero-width", "html", "sql", "100KB"],
+)
+def test_odd_input_gets_a_reply_not_an_error(assistant, text):
+    reply = say(assistant, new_sender(), text)
+    assert reply and all(m.get("text") or m.get("custom") for m in reply)
+
+
+def test_an_emergency_sign_inside_a_very_long_message_is_found(assistant):
+    reply = say(assistant, new_sender(), "my leg is numb. " * 200 + "I can't control my bladder")
+    assert triage_of(reply)["level"] == "emergency"
