@@ -160,9 +160,9 @@ class Conversation:
         out: List[Reply] = []
         pending = current.asked if current.asked and current.asked not in answered else None
         digression = self._digression(current)
-        if current.intent in (GOODBYE, THANK) and has_findings:
+        if current.intent in (GOODBYE, THANK):
             # Nobody leaves without the advice their answers already support.
-            if decision.level in (DOCTOR, SELF_CARE) and given.result != f"result:{decision_key(decision)}":
+            if has_findings and decision.level in (DOCTOR, SELF_CARE) and given.result != f"result:{decision_key(decision)}":
                 out.append(replies.result_reply(decision, self.service.rulebook, self.knowledge, self.number))
                 given = Given(result=f"result:{decision_key(decision)}")
             return Plan(out + digression, decision, asked=None, given=given)
@@ -172,7 +172,7 @@ class Conversation:
             out.append(replies.say("intro", self.number))
         if not understood:
             out.append(replies.say("not_understood_short" if has_findings else "not_understood", self.number))
-        out += [reply for reply in digression if current.intent not in (GOODBYE, THANK)]
+        out += digression
         if current.asked == "emergency_signs" and current.intent == DONT_KNOW:
             out.append(replies.say("screen_unsure", self.number))
         elif current.intent == DONT_KNOW and current.asked:

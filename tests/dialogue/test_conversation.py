@@ -206,3 +206,31 @@ def test_goodbye_before_the_end_still_gives_the_advice(talk):
     s.say("bye", "goodbye")
     assert s.level == "doctor"
     assert s.texts[-1].startswith("Take care")
+
+
+@pytest.mark.parametrize("intent", ["goodbye", "thank"])
+def test_goodbye_or_thanks_with_nothing_said_still_gets_a_reply(talk, intent):
+    s = Session(talk)
+    s.say("bye", intent)
+    assert s.texts and s.texts[0].startswith("Take care")
+
+
+INTENTS = [
+    "greet", "goodbye", "thank", "affirm", "deny", "dont_know", "skip_question", "start_over", "ask_for_advice",
+    "bot_challenge", "chitchat", "out_of_scope", "describe_symptoms", "faq_sciatica", "faq_neuropathy", "faq_ms",
+    "faq_causes", "faq_serious", "faq_diagnosis", "faq_treatment", "faq_prevention", "faq_privacy", "nlu_fallback", None,
+]
+LEAD_INS = [[], [("my left calf is numb", "describe_symptoms")], [("I can't walk", "describe_symptoms")]]
+
+
+@pytest.mark.parametrize("intent", INTENTS)
+@pytest.mark.parametrize("lead_in", range(len(LEAD_INS)), ids=["fresh", "collecting", "emergency"])
+@pytest.mark.parametrize("text", ["ok", "", "my foot tingles"])
+def test_every_intent_in_every_state_gets_a_reply(talk, intent, lead_in, text):
+    s = Session(talk)
+    for said, said_intent in LEAD_INS[lead_in]:
+        s.say(said, said_intent)
+    s.say(text, intent)
+    assert s.texts and all(t.strip() for t in s.texts)
+    if lead_in == 2:
+        assert s.level == "emergency"  # the emergency stays at the top whatever comes next
