@@ -120,7 +120,7 @@ class Conversation:
         if decision.is_emergency:
             return self._emergency(decision, current, per_turn[-1], given)
         understood = bool(per_turn[-1]) or current.intent not in (FALLBACK, None)
-        return self._collect(decision, current, answered, given, bool(findings), understood, first=len(active) == 1)
+        return self._collect(decision, current, per_turn[-1], answered, given, bool(findings), understood, len(active) == 1)
 
     def _restart(self, turns: Sequence[Turn], restarts: List[int]) -> Plan:
         # Emergency first, even in "start over, my husband collapsed".
@@ -153,9 +153,14 @@ class Conversation:
             return [replies.goodbye(self.number)]
         return []
 
+    def _answers(self, turn: Turn, findings: List[Finding]) -> bool:
+        """True when the turn's own words answer the question it was asked ("no known conditions")."""
+        concepts = self.questions.get(turn.asked or "", frozenset())
+        return any(f.concept in concepts for f in findings)
+
     def _collect(
-        self, decision: Decision, current: Turn, answered: Set[str], given: Given,
-        has_findings: bool, understood: bool, first: bool,
+        self, decision: Decision, current: Turn, current_findings: List[Finding], answered: Set[str],
+        given: Given, has_findings: bool, understood: bool, first: bool,
     ) -> Plan:
         out: List[Reply] = []
         pending = current.asked if current.asked and current.asked not in answered else None
@@ -175,7 +180,7 @@ class Conversation:
         out += digression
         if current.asked == "emergency_signs" and current.intent == DONT_KNOW:
             out.append(replies.say("screen_unsure", self.number))
-        elif current.intent == DONT_KNOW and current.asked:
+        elif current.intent == DONT_KNOW and current.asked and not self._answers(current, current_findings):
             out.append(replies.say("dont_know", self.number))
         elif current.intent == SKIP and current.asked:
             out.append(replies.say("skipped", self.number))
