@@ -11,10 +11,12 @@ MODEL := models/current.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 RASA := $(PY) -m bot.serve rasa
 RESULTS := var/results
+# The website widget: rasa-webchat from npm, locked in bot/web/package-lock.json (`npm ci` stamps this file).
+WEB_STAMP := bot/web/node_modules/.package-lock.json
 # Debian packages the tests use: Chromium and its driver (browser tests), PostgreSQL (store tests), a font.
 SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core
 
-.PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate
+.PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate web
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,12 +39,19 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name current
 	@touch $@
 
-run: install $(MODEL) ## Install, train if stale, and start the assistant on 127.0.0.1 (Ctrl-C stops)
+web: $(WEB_STAMP) ## Install the website widget (rasa-webchat) with npm ci from bot/web/package-lock.json
+
+$(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
+	@command -v npm > /dev/null || { echo "error: the website widget needs npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd bot/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+run: install web $(MODEL) ## Install, train if stale, and start the assistant on 127.0.0.1 (Ctrl-C stops)
 	$(PY) -m bot.serve
 
 test: pytest validate test-stories nlu-report ## Install, then run pytest, rasa data validate, the Rasa test stories and the NLU report
 
-pytest: install $(MODEL) system-deps
+pytest: install web $(MODEL) system-deps
 	$(PY) -m pytest
 
 validate: install

@@ -42,6 +42,11 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         DATABASE_URL=settings.transcripts_url,
         STAFF_HOST=settings.staff_host,
         STAFF_PORT=str(settings.staff_port),
+        RASA_HOST=settings.rasa_host,  # the widget page points at the Rasa server
+        RASA_PORT=str(settings.rasa_port),
+        WEB_HOST=settings.web_host,
+        WEB_PORT=str(settings.web_port),
+        ALLOWED_ORIGINS=",".join(settings.allowed_origins),  # read by bot.channels.socketio
     )
     for name, secret in (("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key)):
         if secret:
@@ -62,11 +67,15 @@ def _answers(url: str) -> bool:
 
 
 class Assistant:
-    """The Rasa server and the action server (and with staff=True the staff app) as child processes."""
+    """The Rasa server and the action server (with staff=True the staff app, with web=True the
+    widget page) as child processes."""
 
-    def __init__(self, settings: Settings, log_dir: Optional[Path] = None, quiet: bool = False, staff: bool = False):
+    def __init__(
+        self, settings: Settings, log_dir: Optional[Path] = None, quiet: bool = False, staff: bool = False, web: bool = False
+    ):
         self.settings = settings
         self.staff = staff
+        self.web = web
         self.log_dir = Path(log_dir or settings.data_dir / "logs")
         self.quiet = quiet
         self.processes: Dict[str, subprocess.Popen] = {}
@@ -110,6 +119,9 @@ class Assistant:
         if self.staff:
             self._spawn("staff", [sys.executable, "-m", "bot.staff", "serve"])
             checks["staff"] = settings.staff_url + "/login"
+        if self.web:
+            self._spawn("web", [sys.executable, "-m", "bot.web"])
+            checks["web"] = settings.web_url + "/health"
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         waiting = set(checks)
         self._say("Starting the action server and the Rasa server (loading the model takes a little while)...")
@@ -161,6 +173,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Tracker store (SQLite)  {Path(settings.tracker_db).resolve()}",
             f"  Transcripts             {redacted(settings.transcripts_url)}",
             f"  Staff review app        {settings.staff_url}/   (transcript health: {settings.staff_url}/health)",
+            f"  Website chat widget     {settings.web_url}/   (socket.io open to {', '.join(settings.allowed_origins)})",
             "    add an account:       .venv/bin/python -m bot.staff add-user NAME --role admin",
             f"  Logs                    {log_dir}",
             "Try:",
@@ -172,7 +185,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
 
 
 def run_forever(settings: Settings) -> int:
-    assistant = Assistant(settings, staff=True)
+    assistant = Assistant(settings, staff=True, web=True)
     stop_requested = []
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,16 @@ def _secret(env: Mapping[str, str], name: str) -> Optional[str]:
     return value or None
 
 
+def _origins(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """A comma-separated list of origins such as https://clinic.example (scheme, host, optional port)."""
+    origins = tuple(o.strip().rstrip("/") for o in env.get(name, "").split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise SettingsError(f"{name} must list origins such as https://clinic.example, got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     emergency_number: str = "911"
@@ -72,6 +82,10 @@ class Settings:
     staff_lockout_minutes: int = 15
     retention_days: Optional[int] = None  # unset: transcripts are kept until purged by hand
     purge_every_hours: Optional[int] = None  # with retention_days: the staff app purges on this schedule
+    # The website chat widget (bot/web) and the origins allowed to open Rasa's socket.io channel.
+    web_host: str = "127.0.0.1"
+    web_port: int = 5070
+    allowed_origins_setting: Tuple[str, ...] = ()  # empty: only the widget page's own origin
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -99,6 +113,9 @@ class Settings:
             staff_lockout_minutes=_whole_number(env, "STAFF_LOCKOUT_MINUTES", cls.staff_lockout_minutes),
             retention_days=_whole_number(env, "RETENTION_DAYS", None),
             purge_every_hours=_whole_number(env, "PURGE_EVERY_HOURS", None),
+            web_host=env.get("WEB_HOST") or cls.web_host,
+            web_port=_port(env, "WEB_PORT", cls.web_port),
+            allowed_origins_setting=_origins(env, "ALLOWED_ORIGINS"),
         )
 
     @property
@@ -122,3 +139,12 @@ class Settings:
     @property
     def staff_url(self) -> str:
         return f"http://{self.staff_host}:{self.staff_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def allowed_origins(self) -> Tuple[str, ...]:
+        """Origins whose pages may open the socket.io channel: ALLOWED_ORIGINS, else the widget page's own."""
+        return self.allowed_origins_setting or (self.web_url, f"http://localhost:{self.web_port}")

@@ -1,0 +1,79 @@
+"""The socket.io channel the website widget (bot/web) talks to.
+
+Rasa's ``SocketIOInput`` builds its socket.io server with ``cors_allowed_origins=[]``, which
+accepts a connection from a page on any origin. Ours passes the allowed origins from
+``bot.settings`` (``ALLOWED_ORIGINS``), so engine.io refuses every other origin, the
+WebSocket upgrade included. Its output channel also sends the triage payload as data the
+widget can take (Rasa's emits it as keyword arguments, which reach the browser as nothing),
+and marks the text of an emergency reply with a CSS class so that it stands out.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+from ..settings import Settings
+
+EMERGENCY_CLASS = "triage-emergency"
+
+
+def triage_level(message: Dict[Text, Any]) -> Optional[str]:
+    custom = message.get("custom")
+    triage = custom.get("triage") if isinstance(custom, dict) else None
+    return triage.get("level") if isinstance(triage, dict) else None
+
+
+class WidgetOutput(SocketIOOutput):
+    """Emits what rasa-webchat understands; an emergency's text bubbles get the emergency class."""
+
+    def __init__(self, sio: Any, bot_message_evt: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self._emergency = False
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        # Rasa sends a message's text (and buttons) first and its custom payload after, one call each.
+        self._emergency = triage_level(message) == "emergency"
+        try:
+            await super().send_response(recipient_id, message)
+        finally:
+            self._emergency = False
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        if self._emergency and isinstance(response, dict) and "text" in response:
+            response = {**response, "metadata": {"customCss": {"style": "class", "css": EMERGENCY_CLASS}}}
+        await super()._send_message(socket_id, response)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class WidgetSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel, open only to the allowed origins, answering through WidgetOutput."""
+
+    allowed_origins: List[str] = []  # set by from_credentials, from bot.settings
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"  # transcripts and trackers keep calling this channel socketio
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WidgetSocketIOInput":
+        channel = super().from_credentials(credentials)
+        channel.allowed_origins = list(Settings.from_env().allowed_origins)
+        return channel
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return WidgetOutput(self.sio, self.bot_message_evt) if self.sio is not None else super().get_output_channel()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def answer_through_widget_output(message: UserMessage) -> None:
+            message.output_channel = WidgetOutput(self.sio, self.bot_message_evt)
+            await on_new_message(message)
+
+        blueprint = super().blueprint(answer_through_widget_output)
+        # engine.io checks the Origin header of every request against this list (an empty list means any).
+        self.sio.eio.cors_allowed_origins = list(self.allowed_origins) or None
+        return blueprint
