@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .channels.credentials import write_credentials
 from .local_secrets import with_local_secrets
 from .settings import PROJECT_ROOT, Settings
 from .store.migrate import redacted, upgrade_to_head
@@ -48,9 +49,15 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         WEB_PORT=str(settings.web_port),
         ALLOWED_ORIGINS=",".join(settings.allowed_origins),  # read by bot.channels.socketio
     )
-    for name, secret in (("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key)):
-        if secret:
-            env[name] = secret
+    passed_on = (
+        ("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key),
+        ("TELEGRAM_TOKEN", settings.telegram_token), ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
+        ("TELEGRAM_BOT_USERNAME", settings.telegram_bot_username), ("TELEGRAM_WEBHOOK_URL", settings.telegram_webhook_url),
+    )
+    for name, value in passed_on:
+        if value:
+            env[name] = value
+    env["TELEGRAM_API_URL"] = settings.telegram_api_url
     return env
 
 
@@ -110,7 +117,7 @@ class Assistant:
                 "run",
                 "--model", str(settings.model_path),
                 "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml",
+                "--credentials", str(write_credentials(settings)),
                 "--interface", settings.rasa_host,
                 "--port", str(settings.rasa_port),
             ),
@@ -173,8 +180,10 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Tracker store (SQLite)  {Path(settings.tracker_db).resolve()}",
             f"  Transcripts             {redacted(settings.transcripts_url)}",
             f"  Staff review app        {settings.staff_url}/   (transcript health: {settings.staff_url}/health)",
-            f"  Website chat widget     {settings.web_url}/   (socket.io open to {', '.join(settings.allowed_origins)})",
             "    add an account:       .venv/bin/python -m bot.staff add-user NAME --role admin",
+            f"  Website chat widget     {settings.web_url}/   (socket.io open to {', '.join(settings.allowed_origins)})",
+            "  Telegram                " + ("POST " + settings.rasa_url + "/webhooks/telegram/webhook" if settings.telegram_enabled
+                                             else "off (set TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_BOT_USERNAME)"),
             f"  Logs                    {log_dir}",
             "Try:",
             f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",

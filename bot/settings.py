@@ -60,6 +60,14 @@ def _origins(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
     return origins
 
 
+def _telegram_secret(env: Mapping[str, str], name: str) -> Optional[str]:
+    """Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook secret token."""
+    value = _secret(env, name)
+    if value and (len(value) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in value)):
+        raise SettingsError(f"{name} may hold only letters, digits, _ and - (at most 256)")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     emergency_number: str = "911"
@@ -86,6 +94,12 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 5070
     allowed_origins_setting: Tuple[str, ...] = ()  # empty: only the widget page's own origin
+    # Telegram (bot/channels/telegram.py): on only with a token, a webhook secret and the bot's username.
+    telegram_token: Optional[str] = field(default=None, repr=False)
+    telegram_webhook_secret: Optional[str] = field(default=None, repr=False)
+    telegram_bot_username: Optional[str] = None
+    telegram_webhook_url: Optional[str] = None  # the public HTTPS address of /webhooks/telegram/webhook
+    telegram_api_url: str = "https://api.telegram.org"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -116,6 +130,11 @@ class Settings:
             web_host=env.get("WEB_HOST") or cls.web_host,
             web_port=_port(env, "WEB_PORT", cls.web_port),
             allowed_origins_setting=_origins(env, "ALLOWED_ORIGINS"),
+            telegram_token=env.get("TELEGRAM_TOKEN", "").strip() or None,
+            telegram_webhook_secret=_telegram_secret(env, "TELEGRAM_WEBHOOK_SECRET"),
+            telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None,
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
+            telegram_api_url=(env.get("TELEGRAM_API_URL", "").strip() or cls.telegram_api_url).rstrip("/"),
         )
 
     @property
@@ -148,3 +167,7 @@ class Settings:
     def allowed_origins(self) -> Tuple[str, ...]:
         """Origins whose pages may open the socket.io channel: ALLOWED_ORIGINS, else the widget page's own."""
         return self.allowed_origins_setting or (self.web_url, f"http://localhost:{self.web_port}")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token and self.telegram_webhook_secret and self.telegram_bot_username)
