@@ -53,11 +53,12 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         ("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key),
         ("TELEGRAM_TOKEN", settings.telegram_token), ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
         ("TELEGRAM_BOT_USERNAME", settings.telegram_bot_username), ("TELEGRAM_WEBHOOK_URL", settings.telegram_webhook_url),
+        ("SLACK_TOKEN", settings.slack_token), ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
     )
     for name, value in passed_on:
         if value:
             env[name] = value
-    env["TELEGRAM_API_URL"] = settings.telegram_api_url
+    env["TELEGRAM_API_URL"], env["SLACK_API_URL"] = settings.telegram_api_url, settings.slack_api_url
     return env
 
 
@@ -184,6 +185,8 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Website chat widget     {settings.web_url}/   (socket.io open to {', '.join(settings.allowed_origins)})",
             "  Telegram                " + ("POST " + settings.rasa_url + "/webhooks/telegram/webhook" if settings.telegram_enabled
                                              else "off (set TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_BOT_USERNAME)"),
+            "  Slack                   " + ("POST " + settings.rasa_url + "/webhooks/slack/webhook" if settings.slack_enabled
+                                             else "off (set SLACK_TOKEN, SLACK_SIGNING_SECRET)"),
             f"  Logs                    {log_dir}",
             "Try:",
             f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",

@@ -100,6 +100,10 @@ class Settings:
     telegram_bot_username: Optional[str] = None
     telegram_webhook_url: Optional[str] = None  # the public HTTPS address of /webhooks/telegram/webhook
     telegram_api_url: str = "https://api.telegram.org"
+    # Slack (bot/channels/slack.py): on only with a bot token and the app's signing secret.
+    slack_token: Optional[str] = field(default=None, repr=False)
+    slack_signing_secret: Optional[str] = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -135,6 +139,9 @@ class Settings:
             telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None,
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
             telegram_api_url=(env.get("TELEGRAM_API_URL", "").strip() or cls.telegram_api_url).rstrip("/"),
+            slack_token=env.get("SLACK_TOKEN", "").strip() or None,
+            slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+            slack_api_url=env.get("SLACK_API_URL", "").strip() or cls.slack_api_url,
         )
 
     @property
@@ -171,3 +178,7 @@ class Settings:
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_token and self.telegram_webhook_secret and self.telegram_bot_username)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_token and self.slack_signing_secret)

@@ -1,6 +1,7 @@
 """The credentials file Rasa is started with: credentials.yml plus the channels the settings enable.
 
-Telegram is added only when its token, webhook secret and bot username are set; the secrets
+Telegram is added only when its token, webhook secret and bot username are set, Slack when its
+token and signing secret are; the secrets
 themselves stay in the environment (the channel classes read them through bot.settings), so the
 file written into the data folder holds none.
 """
@@ -15,12 +16,15 @@ from ..settings import PROJECT_ROOT, Settings
 
 BASE = PROJECT_ROOT / "credentials.yml"
 TELEGRAM = "bot.channels.telegram.TriageTelegramInput"
+SLACK = "bot.channels.slack.TriageSlackInput"
 
 
 def effective_credentials(settings: Settings, base: Path = BASE) -> Dict[str, Any]:
     credentials = yaml.safe_load(base.read_text(encoding="utf-8")) or {}
     if settings.telegram_enabled:
         credentials[TELEGRAM] = {}
+    if settings.slack_enabled:
+        credentials[SLACK] = {}
     return credentials
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.channels.credentials import TELEGRAM, effective_credentials, write_credentials
+from bot.channels.credentials import SLACK, TELEGRAM, effective_credentials, write_credentials
 from bot.serve import rasa_env
 from bot.settings import Settings, SettingsError
 
@@ -44,3 +44,12 @@ def test_the_webhook_secret_must_be_long_enough():
 def test_the_webhook_secret_takes_only_what_telegram_accepts():
     with pytest.raises(SettingsError, match="only letters, digits"):
         Settings.from_env({**TELEGRAM_ENV, "TELEGRAM_WEBHOOK_SECRET": "a secret with spaces in it"})
+
+
+def test_slack_needs_its_token_and_signing_secret(tmp_path):
+    assert not Settings.from_env({"SLACK_TOKEN": "xoxb-1"}).slack_enabled
+    settings = Settings.from_env({"SLACK_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "g" * 32, "TRIAGE_DATA_DIR": str(tmp_path)})
+    assert settings.slack_enabled and settings.slack_api_url == "https://slack.com/api/"
+    text = write_credentials(settings).read_text()
+    assert SLACK in yaml.safe_load(text) and "g" * 32 not in text and "xoxb-1" not in text
+    assert Settings.from_env(rasa_env(settings, base={})).slack_signing_secret == "g" * 32

@@ -16,7 +16,7 @@ from ..e2e.test_rest_conversation import MODEL
 from ..store.conftest import TEST_PSEUDONYM_KEY
 from ..store.databases import free_port
 from ..store.test_rasa_transcripts import transcript_of
-from .fake_api import FakeAPI
+from .fake_api import api_fixture
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api"
@@ -45,11 +45,7 @@ def telegram_settings(data_dir, api_url):
     )
 
 
-@pytest.fixture(scope="module")
-def api():
-    fake = FakeAPI(bot_api)
-    yield fake
-    fake.close()
+api = api_fixture(bot_api)
 
 
 @pytest.fixture(scope="module")
