@@ -1,9 +1,12 @@
 """Parity: the same scripted conversation over REST and over socket.io (the website widget's channel)
-gets the same replies and ends with the same triage decision; each transcript keeps its channel."""
+gets the same replies and ends with the same triage decision; over Telegram and Slack (against fake
+APIs on 127.0.0.1) it ends with the same decision too; each transcript keeps its channel."""
 from __future__ import annotations
 
+import random
 import threading
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +15,9 @@ from bot.settings import Settings
 
 from ..store.conftest import TEST_PSEUDONYM_KEY
 from ..store.databases import free_port
+from ..channels import test_slack as slack
+from ..channels import test_telegram as telegram
+from ..channels.fake_api import FakeAPI, eventually
 from ..store.test_rasa_transcripts import transcript_of
 from .test_rest_conversation import MODEL, say
 
@@ -29,12 +35,18 @@ WAIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def assistant(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("parity")
-    settings = Settings(
-        rasa_port=free_port(), action_port=free_port(), web_port=free_port(),
-        data_dir=data_dir, tracker_db=data_dir / "tracker.db", model_path=MODEL, pseudonym_key=TEST_PSEUDONYM_KEY,
-    )
+def apis():
+    fakes = {"telegram": FakeAPI(telegram.bot_api), "slack": FakeAPI(slack.web_api)}
+    yield fakes
+    for fake in fakes.values():
+        fake.close()
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, apis):
+    settings = telegram.telegram_settings(tmp_path_factory.mktemp("parity"), apis["telegram"].url)
+    settings = replace(settings, web_port=free_port(), slack_token=slack.TOKEN, slack_signing_secret=slack.SIGNING_SECRET,
+                       slack_api_url=apis["slack"].url + "/api/")
     with Assistant(settings, quiet=True) as running:
         yield running
 
@@ -120,3 +132,33 @@ def test_rest_and_socketio_give_the_same_replies_and_decision(assistant):
     assert (rest.channel, socket.channel) == ("rest", "socketio")
     assert rest.triage_level == socket.triage_level == "emergency"
     assert [m.text for m in rest.messages] == [m.text for m in socket.messages]
+
+
+def final_decision(conversation):
+    decided = [m.decision for m in conversation.messages if m.decision]
+    return conversation.triage_level, decided[-1].rules
+
+
+def test_telegram_and_slack_end_with_the_same_decision_as_rest(assistant, apis):
+    settings = assistant.settings
+    rest_sender = f"parity-rest-{uuid.uuid4().hex[:8]}"
+    over_rest(assistant, rest_sender)
+    chat = random.randint(10**6, 10**9)
+    for text in SCRIPT:  # the webhook answers once the replies are sent
+        assert telegram.post(settings, telegram.message_update(chat, text)) == 200
+    user, channel = slack.new_user()
+    for text in SCRIPT:  # Slack is answered in the background: one message at a time, like a person
+        before = len(slack.posted(apis["slack"], channel))
+        assert slack.say(settings, user, channel, text) == 200
+        slack.answered(apis["slack"], channel, before + 1, f"an answer to {text!r}")
+    eventually(lambda: [m.text for c in transcript_of(assistant, user) for m in c.messages if m.speaker == "user"] == SCRIPT
+               and transcript_of(assistant, user)[0].triage_level == "emergency", "the whole Slack conversation")
+
+    (rest,) = transcript_of(assistant, rest_sender)
+    (over_telegram,) = transcript_of(assistant, str(chat))
+    (over_slack,) = transcript_of(assistant, user)
+    assert (rest.channel, over_telegram.channel, over_slack.channel) == ("rest", "telegram", "slack")
+    assert final_decision(rest) == final_decision(over_telegram) == final_decision(over_slack)
+    assert final_decision(rest)[0] == "emergency"
+    for conversation in (over_telegram, over_slack):
+        assert [m.text for m in conversation.messages] == [m.text for m in rest.messages]
