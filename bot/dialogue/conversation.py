@@ -124,7 +124,7 @@ class Conversation:
 
     def _restart(self, turns: Sequence[Turn], restarts: List[int]) -> Plan:
         # Emergency first, even in "start over, my husband collapsed".
-        current = self.service.engine.decide(self.service.pipeline.findings(turns[-1].text))
+        current = self.service.assess(turns[-1].text)
         if current.is_emergency:
             return Plan([replies.reply_for(current, self.service.rulebook, self.number, self.knowledge)], current, given=Given(emergency=True))
         earlier_start = restarts[-2] + 1 if len(restarts) > 1 else 0
@@ -193,7 +193,7 @@ class Conversation:
             next_question = pending if pending in still_to_ask else still_to_ask[0]
             prefix = replies.messages()["back_to_question"] if digression and next_question == pending else ""
             if decision.level == DOCTOR and given.result is None:
-                out.append(replies.Reply(replies.say("interim_doctor", self.number).text, replies.triage_payload(decision)))
+                out.append(replies.say("interim_doctor", self.number, payload=replies.triage_payload(decision)))
                 given = Given(result="interim:doctor")
             out.append(replies.question(next_question, prefix))
             return Plan(out, decision, asked=next_question, given=given)

@@ -61,8 +61,8 @@ def faq_answers() -> Dict[str, Tuple[str, Tuple[Source, ...]]]:
     return answers
 
 
-def say(key: str, emergency_number: str, **values) -> Reply:
-    return Reply(messages()[key].format(emergency_number=emergency_number, **values))
+def say(key: str, emergency_number: str, payload: Optional[dict] = None, **values) -> Reply:
+    return Reply(messages()[key].format(emergency_number=emergency_number, **values), payload)
 
 
 def greeting(emergency_number: str) -> Reply:
@@ -126,7 +126,7 @@ def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: st
 
 def emergency_reminder(decision: Decision, emergency_number: str) -> Reply:
     signs = ", ".join(f"\"{f.text}\"" for f in decision.findings if f.is_present and f.category == "red_flag")
-    return Reply(say("emergency_reminder", emergency_number, signs=signs or "an emergency sign").text, triage_payload(decision))
+    return say("emergency_reminder", emergency_number, triage_payload(decision), signs=signs or "an emergency sign")
 
 
 def result_reply(decision: Decision, rulebook: Rulebook, knowledge: Knowledge, emergency_number: str) -> Reply:
