@@ -20,6 +20,7 @@ from .constants import (
     SLOT_EMERGENCY_GIVEN,
     SLOT_REQUESTED_QUESTION,
     SLOT_TRIAGE_GIVEN,
+    UTTER_EMERGENCY,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,16 @@ def turns_this_session(tracker: Tracker) -> List[Turn]:
     return turns
 
 
+def emergency_announced(tracker: Tracker) -> bool:
+    """True when the Rasa server has already answered the latest message with utter_emergency."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == UTTER_EMERGENCY:
+            return True
+    return False
+
+
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     buttons = [{"title": title, "payload": title} for title in reply.buttons]
     dispatcher.utter_message(text=reply.text, json_message=reply.payload, buttons=buttons or None)
@@ -52,7 +63,9 @@ class ActionTriage(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         log = logging.LoggerAdapter(logger, {"conversation": tracker.sender_id})
-        given = Given(tracker.get_slot(SLOT_TRIAGE_GIVEN), bool(tracker.get_slot(SLOT_EMERGENCY_GIVEN)))
+        given = Given(
+            tracker.get_slot(SLOT_TRIAGE_GIVEN), bool(tracker.get_slot(SLOT_EMERGENCY_GIVEN)), emergency_announced(tracker)
+        )
         plan = conversation.get().plan(turns_this_session(tracker), given)
         log.info("triage level=%s rules=%s asked=%s", plan.decision.level, [r.id for r in plan.decision.rules], plan.asked)
         for reply in plan.replies:

@@ -48,12 +48,16 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         WEB_HOST=settings.web_host,
         WEB_PORT=str(settings.web_port),
         ALLOWED_ORIGINS=",".join(settings.allowed_origins),  # read by bot.channels.socketio
+        EMERGENCY_NUMBER=settings.emergency_number,
+        ACTION_TIMEOUT_S=str(int(settings.action_timeout_s)),
+        RATE_LIMIT_PER_MINUTE=str(settings.rate_limit_per_minute),
     )
     passed_on = (
         ("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key),
         ("TELEGRAM_TOKEN", settings.telegram_token), ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
         ("TELEGRAM_BOT_USERNAME", settings.telegram_bot_username), ("TELEGRAM_WEBHOOK_URL", settings.telegram_webhook_url),
         ("SLACK_TOKEN", settings.slack_token), ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        ("RASA_API_TOKEN", settings.rasa_api_token),
     )
     for name, value in passed_on:
         if value:
@@ -63,7 +67,13 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
 
 
 def rasa_command(*args: str) -> List[str]:
-    return [sys.executable, "-m", "rasa", *args]
+    """Rasa's command line, with our guarded remote action (bot/rasa_server)."""
+    return [sys.executable, "-m", "bot.rasa_server", *args]
+
+
+def http_api_options(settings: Settings) -> List[str]:
+    """Rasa's HTTP API (trackers, model, parse...) stays off unless a token protects it."""
+    return ["--enable-api", "--auth-token", settings.rasa_api_token] if settings.rasa_api_token else []
 
 
 def _answers(url: str) -> bool:
@@ -121,6 +131,7 @@ class Assistant:
                 "--credentials", str(write_credentials(settings)),
                 "--interface", settings.rasa_host,
                 "--port", str(settings.rasa_port),
+                *http_api_options(settings),
             ),
         )
         checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}

@@ -104,6 +104,10 @@ class Settings:
     slack_token: Optional[str] = field(default=None, repr=False)
     slack_signing_secret: Optional[str] = field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
+    # Faults and abuse (bot/rasa_server, bot/channels/guard.py).
+    action_timeout_s: float = 10.0  # Rasa's own default is 300 s
+    rate_limit_per_minute: int = 60  # messages one sender may send in a minute
+    rasa_api_token: Optional[str] = field(default=None, repr=False)  # unset: Rasa's HTTP API is off
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -142,6 +146,9 @@ class Settings:
             slack_token=env.get("SLACK_TOKEN", "").strip() or None,
             slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
             slack_api_url=env.get("SLACK_API_URL", "").strip() or cls.slack_api_url,
+            action_timeout_s=float(_whole_number(env, "ACTION_TIMEOUT_S", int(cls.action_timeout_s))),
+            rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            rasa_api_token=_secret(env, "RASA_API_TOKEN"),
         )
 
     @property

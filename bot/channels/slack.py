@@ -21,6 +21,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..settings import Settings
+from .guard import guarded
 
 logger = logging.getLogger(__name__)
 RETRY_HEADER = "X-Slack-Retry-Num"
@@ -60,4 +61,4 @@ class TriageSlackInput(SlackInput):
         if request.headers.get(RETRY_HEADER):
             logger.info("Slack: retry #%s acknowledged, not answered again", request.headers.get(RETRY_HEADER))
             return response.text("", status=HTTPStatus.OK, headers={"X-Slack-No-Retry": "1"})
-        return await super().process_message(request, on_new_message, text, sender_id, metadata)
+        return await super().process_message(request, guarded(on_new_message), text, sender_id, metadata)

@@ -16,6 +16,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from ..settings import Settings
+from .guard import guarded
 
 EMERGENCY_CLASS = "triage-emergency"
 
@@ -35,7 +36,8 @@ class WidgetOutput(SocketIOOutput):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         # Rasa sends a message's text (and buttons) first and its custom payload after, one call each.
-        self._emergency = triage_level(message) == "emergency"
+        # The Rasa server's own emergency reply (utter_emergency) carries no payload, only its opening.
+        self._emergency = triage_level(message) == "emergency" or str(message.get("text") or "").startswith("EMERGENCY:")
         try:
             await super().send_response(recipient_id, message)
         finally:
@@ -71,7 +73,9 @@ class WidgetSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def answer_through_widget_output(message: UserMessage) -> None:
             message.output_channel = WidgetOutput(self.sio, self.bot_message_evt)
-            await on_new_message(message)
+            await behind_guard(message)
+
+        behind_guard = guarded(on_new_message)
 
         blueprint = super().blueprint(answer_through_widget_output)
         # engine.io checks the Origin header of every request against this list (an empty list means any).

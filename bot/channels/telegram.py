@@ -25,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from ..settings import Settings
+from .guard import guarded
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -68,7 +69,7 @@ class TriageTelegramInput(TelegramInput):
             await channel.close()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(guarded(on_new_message))
 
         @blueprint.middleware("request")
         async def require_the_secret(request: Request) -> Optional[response.HTTPResponse]:

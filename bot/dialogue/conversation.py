@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from ..nlp.language import looks_english
+from ..nlp.pipeline import DETAIL_CHARS
 from ..triage.engine import Decision
 from ..triage.findings import PRESENT, Finding
 from ..triage.knowledge import Knowledge, load_knowledge
@@ -49,6 +51,7 @@ class Given:
 
     result: Optional[str] = None  # "interim:doctor" or "result:<decision key>"
     emergency: bool = False
+    announced: bool = False  # the Rasa server has just given this message the emergency headline
 
 
 @dataclass
@@ -112,21 +115,36 @@ class Conversation:
             return Plan([replies.greeting(self.number)], decision)
         restarts = [i for i, turn in enumerate(turns) if turn.intent == START_OVER]
         if restarts and restarts[-1] == len(turns) - 1:
-            return self._restart(turns, restarts)
+            return self._restart(turns, restarts, given)
         active = turns[restarts[-1] + 1 :] if restarts else list(turns)
         findings, answered, per_turn = self._read(active)
         decision = self.service.engine.decide(findings)
         current = active[-1]
         if decision.is_emergency:
             return self._emergency(decision, current, per_turn[-1], given)
-        understood = bool(per_turn[-1]) or current.intent not in (FALLBACK, None)
-        return self._collect(decision, current, per_turn[-1], answered, given, bool(findings), understood, len(active) == 1)
+        notice = self._input_notice(current, per_turn[-1])
+        understood = bool(per_turn[-1]) or notice is not None or current.intent not in (FALLBACK, None)
+        plan = self._collect(decision, current, per_turn[-1], answered, given, bool(findings), understood, len(active) == 1)
+        if notice:
+            plan.replies.insert(0, replies.say(notice, self.number))
+        return plan
 
-    def _restart(self, turns: Sequence[Turn], restarts: List[int]) -> Plan:
+    def _input_notice(self, turn: Turn, findings: List[Finding]) -> Optional[str]:
+        """Why a message could not be read as usual: empty, very long, or not in English."""
+        if not turn.text.strip():
+            return "empty_message"
+        if len(turn.text) > DETAIL_CHARS:
+            return "too_long"
+        if not findings and not looks_english(turn.text):
+            return "not_english"
+        return None
+
+    def _restart(self, turns: Sequence[Turn], restarts: List[int], given: Given) -> Plan:
         # Emergency first, even in "start over, my husband collapsed".
         current = self.service.assess(turns[-1].text)
         if current.is_emergency:
-            return Plan([replies.reply_for(current, self.service.rulebook, self.number, self.knowledge)], current, given=Given(emergency=True))
+            reply = replies.reply_for(current, self.service.rulebook, self.number, self.knowledge, not given.announced)
+            return Plan([reply], current, given=Given(emergency=True))
         earlier_start = restarts[-2] + 1 if len(restarts) > 1 else 0
         earlier = self.service.assess_conversation(t.text for t in turns[earlier_start:-1])
         out = [replies.emergency_reminder(earlier, self.number)] if earlier.is_emergency else []
@@ -136,7 +154,7 @@ class Conversation:
     def _emergency(self, decision: Decision, current: Turn, current_findings: List[Finding], given: Given) -> Plan:
         new_sign = any(f.is_present and f.category == "red_flag" for f in current_findings)
         if not given.emergency or new_sign:
-            out = [replies.emergency_reply(decision, self.service.rulebook, self.number)]
+            out = [replies.emergency_reply(decision, self.service.rulebook, self.number, not given.announced)]
         else:
             out = [replies.emergency_reminder(decision, self.number)]
             out += self._digression(current)  # answer their question, but no more questionnaire

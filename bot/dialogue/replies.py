@@ -18,6 +18,7 @@ FAQ_FILE = HERE / "faq.yml"
 _MESSAGE_KEYS = {
     "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
+    "empty_message", "not_english", "too_long", "technical_problem",
 }
 
 # Signs to watch for, named as the documents' emergency lists name them.
@@ -111,12 +112,17 @@ def _advice(item: str, knowledge: Knowledge, rulebook: Rulebook) -> str:
     return f"{advice.text} (from \"{rulebook.title(advice.sources[0].document)}\")"
 
 
-def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: str) -> Reply:
+def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: str, headline: bool = True) -> Reply:
+    """The emergency advice with its reasons; without the headline when the Rasa server has just
+    given it (utter_emergency), so the person reads it once."""
+    opening = [
+        f"EMERGENCY: call {emergency_number} now, or go to the nearest emergency department. "
+        "Do not wait to see if it passes, and do not drive yourself.",
+        "Why:",
+    ] if headline else [f"Why this needs emergency care (call {emergency_number} now):"]
     text = "\n".join(
         [
-            f"EMERGENCY: call {emergency_number} now, or go to the nearest emergency department. "
-            "Do not wait to see if it passes, and do not drive yourself.",
-            "Why:",
+            *opening,
             *_reasons(decision, rulebook),
             "I can't diagnose what is causing this, but these signs need to be checked by emergency services straight away.",
         ]
@@ -157,9 +163,11 @@ def result_reply(decision: Decision, rulebook: Rulebook, knowledge: Knowledge, e
     return Reply("\n".join(lines), triage_payload(decision))
 
 
-def reply_for(decision: Decision, rulebook: Rulebook, emergency_number: str, knowledge: Knowledge) -> Reply:
+def reply_for(
+    decision: Decision, rulebook: Rulebook, emergency_number: str, knowledge: Knowledge, headline: bool = True
+) -> Reply:
     if decision.level == EMERGENCY:
-        return emergency_reply(decision, rulebook, emergency_number)
+        return emergency_reply(decision, rulebook, emergency_number, headline)
     return result_reply(decision, rulebook, knowledge, emergency_number)
 
 

@@ -36,14 +36,32 @@ _STATUS_BY_MODIFIER = [
 _SPACES = re.compile(r"\s+")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
 _PLURAL_PLACES = re.compile(r"^(?:feet|calves|thighs|knees|ankles|shins)$", re.IGNORECASE)
-MAX_CHARS = 5000  # longer text is cut: a triage message is never this long, and matching stays fast
+# A message is read in full up to about DETAIL_CHARS (cut between sentences). Past that, only
+# the sentences that hold a red-flag phrase are read, each distinct sentence once, until one
+# shows a red flag: a 100 KB paste stays fast, and an emergency sign at its end is still found.
+# (Every emergency rule rests on red-flag concepts; tests/nlp checks that this stays so.)
+DETAIL_CHARS = 2000
+MAX_CHARS = 5000  # the most text the language pipeline is given at once
+CONTEXT_CHARS = 150  # read around a red-flag phrase past DETAIL_CHARS: more than ConText's scope
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s")
 
 
 def normalise(text: str) -> str:
     """Straight quotes, no control or zero-width characters, single spaces."""
     text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
     text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text)
-    return _SPACES.sub(" ", text).strip()[:MAX_CHARS]
+    return _SPACES.sub(" ", text).strip()
+
+
+def pieces(text: str, size: int = MAX_CHARS) -> List[str]:
+    """The text cut into pieces of at most ``size`` characters, between sentences where it can."""
+    out = []
+    while len(text) > size:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, size + 1)]
+        cut = ends[-1] if ends else (text.rfind(" ", 0, size) + 1 or size)
+        out.append(text[:cut].strip())
+        text = text[cut:]
+    return [p for p in out + [text.strip()] if p]
 
 
 _IF = re.compile(r"\bif\b", re.IGNORECASE)
@@ -78,6 +96,9 @@ class ClinicalPipeline:
         self.modifier_rules = modifier_rules or load_modifier_rules(concepts=self.concept_rules)
         self.categories: Dict[str, str] = {rule.concept: rule.category for rule in self.concept_rules}
         self._nlp = self._build()
+        self._red_flag_phrase = re.compile(
+            "|".join(f"(?:{rule.pattern})" for rule in self.concept_rules if rule.category == "red_flag"), re.IGNORECASE
+        )
         self._lock = threading.Lock()  # spaCy Doc extensions are shared state
 
     @property
@@ -134,6 +155,30 @@ class ClinicalPipeline:
         text = normalise(text)
         if not text:
             return []
+        head, *rest = pieces(text, DETAIL_CHARS)
+        results = self._findings_of_piece(head[:MAX_CHARS])
+        if rest:
+            results.extend(self._red_flags_in(" ".join(rest)))
+        return results
+
+    def _red_flags_in(self, text: str) -> List[Finding]:
+        """Red flags in the rest of a long message: each red-flag phrase read with the words
+        around it (for "no", "if", "my father"...), each distinct passage once."""
+        seen = set()
+        for sentence in _SENTENCE_END.split(text):
+            for match in self._red_flag_phrase.finditer(sentence):
+                start = sentence.rfind(" ", 0, max(0, match.start() - CONTEXT_CHARS)) + 1
+                end = sentence.find(" ", match.end() + CONTEXT_CHARS)
+                passage = sentence[start : end if end > 0 else len(sentence)].strip()
+                if passage in seen:
+                    continue
+                seen.add(passage)
+                flags = [f for f in self._findings_of_piece(passage[:MAX_CHARS]) if f.category == "red_flag"]
+                if any(f.is_present for f in flags):
+                    return flags
+        return []
+
+    def _findings_of_piece(self, text: str) -> List[Finding]:
         with self._lock:
             doc = self._nlp(text)
             results = []

@@ -1,0 +1,60 @@
+"""Rasa's remote action, guarded: a short time-out, and a clear message instead of silence.
+
+Out of the box Rasa waits up to 300 s for the action server and, when it fails, logs the
+error and says nothing. A person describing numb legs must never be left without an answer:
+after ACTION_TIMEOUT_S (or at once when the action server cannot be reached) they get the
+``technical_problem`` message (bot/dialogue/messages.yml), which tells them to call the emergency number
+if this is an emergency. The emergency advice itself does not depend on the action server
+(see red_flags.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, List, Optional
+
+from rasa.core.actions import action as rasa_actions
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.shared.core.events import BotUttered, Event
+
+from ..dialogue.replies import say
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from rasa.core.channels.channel import OutputChannel
+    from rasa.core.nlg import NaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+TECHNICAL_PROBLEM = "technical_problem"
+
+
+class GuardedRemoteAction(RemoteAction):
+    settings: Optional[Settings] = None  # read on first use
+
+    async def run(
+        self, output_channel: "OutputChannel", nlg: "NaturalLanguageGenerator", tracker: "DialogueStateTracker", domain: "Domain"
+    ) -> List[Event]:
+        if GuardedRemoteAction.settings is None:
+            GuardedRemoteAction.settings = Settings.from_env()
+        settings = GuardedRemoteAction.settings
+        try:
+            return await asyncio.wait_for(super().run(output_channel, nlg, tracker, domain), settings.action_timeout_s)
+        except ActionExecutionRejection:
+            raise  # Rasa's own signal to try another action
+        except Exception as error:  # down, slow, or answering with an error: say so, never stay silent
+            reason = "timed out" if isinstance(error, asyncio.TimeoutError) else f"{type(error).__name__}: {error}"
+            logger.error("action '%s' failed (%s); sending the technical-problem message", self.name(), reason)
+            return [BotUttered(say(TECHNICAL_PROBLEM, settings.emergency_number).text)]
+
+
+def install() -> None:
+    """Makes Rasa build GuardedRemoteAction wherever it would build a RemoteAction."""
+    rasa_actions.RemoteAction = GuardedRemoteAction  # type: ignore[misc]
+
+
+def installed() -> bool:
+    return rasa_actions.RemoteAction is GuardedRemoteAction
+
