@@ -1,0 +1,141 @@
+"""The Rasa server's own line of defence, with the trained model and no action server at all.
+
+Every emergency vignette must get the domain response utter_emergency as its first reply,
+straight from the Rasa server; no other vignette may. The turn then ends with the
+technical-problem message instead of silence, well before Rasa's own 300 s time-out.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import pytest
+
+from bot.rasa_server.actions import GuardedRemoteAction, install, installed
+from bot.settings import PROJECT_ROOT, Settings
+from bot.triage.evaluate import DEFAULT_VIGNETTES, load_vignettes
+
+MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+HOLDOUT = DEFAULT_VIGNETTES.with_name("vignettes_holdout.yml")
+pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
+
+EMERGENCY_OPENING = "EMERGENCY: call 112 now"
+TECHNICAL_PROBLEM = "Sorry, we have a technical problem"
+
+
+def all_vignettes():
+    return load_vignettes(DEFAULT_VIGNETTES) + load_vignettes(HOLDOUT)
+
+
+class SilentServer:
+    """Accepts connections and never answers: an action server that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def run():
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
+
+
+def load_agent(action_url):
+    """The trained model as the Rasa server runs it: our response generator, our remote action."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    install()
+    GuardedRemoteAction.settings = Settings(emergency_number="112", action_timeout_s=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMERGENCY_NUMBER", "112")
+        return Agent.load(
+            str(MODEL),
+            generator=EndpointConfig(type="bot.rasa_server.responses.TriageResponses"),
+            action_endpoint=EndpointConfig(action_url),
+        )
+
+
+@pytest.fixture(scope="module")
+def agent_without_actions():
+    agent = load_agent(f"http://127.0.0.1:{closed_port()}/webhook")
+    yield agent
+    GuardedRemoteAction.settings = None
+
+
+def texts_of(messages):
+    return [m.get("text") or "" for m in messages]
+
+
+def test_the_guarded_remote_action_is_what_rasa_builds(agent_without_actions):
+    from rasa.core.actions.action import action_for_name_or_text
+
+    assert installed()
+    action = action_for_name_or_text("action_triage", agent_without_actions.domain, agent_without_actions.action_endpoint)
+    assert isinstance(action, GuardedRemoteAction)
+
+
+def test_every_emergency_vignette_gets_the_emergency_advice_without_the_action_server(agent_without_actions, run):
+    missed, false_alarms, silent = [], [], []
+    vignettes = all_vignettes()
+    for index, vignette in enumerate(vignettes):
+        replies = texts_of(run(agent_without_actions.handle_text(vignette.text, sender_id=f"vignette-{index}")))
+        if not replies:
+            silent.append(vignette.id)
+        said_emergency = bool(replies) and replies[0].startswith(EMERGENCY_OPENING)
+        if vignette.level == "emergency" and not said_emergency:
+            missed.append(vignette.id)
+        if vignette.level != "emergency" and any("EMERGENCY" in text for text in replies):
+            false_alarms.append(vignette.id)
+        assert replies[-1].startswith(TECHNICAL_PROBLEM), (vignette.id, replies)
+    emergencies = sum(v.level == "emergency" for v in vignettes)
+    print(f"\nwithout the action server: {emergencies - len(missed)}/{emergencies} emergencies answered, "
+          f"{len(false_alarms)} false emergencies, {len(silent)} silent turns, {len(vignettes)} vignettes")
+    assert emergencies > 100
+    assert missed == [] and false_alarms == [] and silent == []
+
+
+@pytest.mark.parametrize("text", ["I have NO bladder problems", "what if I lose control of my bladder?", "my father had a stroke"])
+def test_a_denied_or_hypothetical_red_flag_is_not_an_emergency(agent_without_actions, run, text):
+    replies = texts_of(run(agent_without_actions.handle_text(text, sender_id=f"denied-{hash(text)}")))
+    assert not any("EMERGENCY" in reply for reply in replies)
+
+
+@pytest.mark.parametrize("text", ["???", "...", "🦵🦵", "\u200b", "!!"])
+def test_a_message_without_words_is_not_read_as_yes_to_the_emergency_question(agent_without_actions, run, text):
+    message = run(agent_without_actions.parse_message(text))
+    assert message["intent"]["name"] == "nlu_fallback"
+
+
+def test_a_hanging_action_server_times_out_to_the_technical_problem_message(run):
+    silent = SilentServer()
+    agent = load_agent(f"http://127.0.0.1:{silent.port}/webhook")
+    try:
+        replies = texts_of(run(asyncio.wait_for(agent.handle_text("my left leg is numb", sender_id="slow"), 30)))
+        assert replies and replies[-1].startswith(TECHNICAL_PROBLEM)
+        emergency = texts_of(run(asyncio.wait_for(agent.handle_text("I can't walk", sender_id="slow-2"), 30)))
+        assert emergency[0].startswith(EMERGENCY_OPENING) and emergency[-1].startswith(TECHNICAL_PROBLEM)
+    finally:
+        GuardedRemoteAction.settings = None
+        silent.sock.close()
