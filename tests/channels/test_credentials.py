@@ -15,7 +15,7 @@ def test_without_telegram_settings_the_channel_stays_off():
     settings = Settings.from_env({})
     assert not settings.telegram_enabled
     credentials = effective_credentials(settings)
-    assert TELEGRAM not in credentials and "rest" in credentials
+    assert TELEGRAM not in credentials and "bot.channels.rest.GuardedRestInput" in credentials
     assert "bot.channels.socketio.WidgetSocketIOInput" in credentials
 
 
