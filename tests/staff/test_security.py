@@ -125,11 +125,11 @@ def test_in_development_the_cookie_is_http_only_strict_and_not_secure_for_plain_
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
 
 
-def _production_app(sqlite_database, tmp_path, clock, env_extra=None):
-    settings = settings_for(sqlite_database, tmp_path / "data")
+def _production_app(sqlite_database, tmp_path, clock):
+    (tmp_path / "data").mkdir()
     env = {"APP_ENV": "production", "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY, "STAFF_SECRET_KEY": STAFF_SECRET,
-           "DATABASE_URL": sqlite_database.url, "TRIAGE_DATA_DIR": str(tmp_path / "data"), **(env_extra or {})}
-    settings = dataclasses.replace(Settings.from_env(env), staff_max_failed_logins=settings.staff_max_failed_logins)
+           "DATABASE_URL": sqlite_database.url, "TRIAGE_DATA_DIR": str(tmp_path / "data")}
+    settings = Settings.from_env(env)
     seed(sqlite_database.url)
     with_accounts(sqlite_database.url)
     return create_app(settings, clock=clock)
