@@ -16,7 +16,7 @@ WEB_STAMP := bot/web/node_modules/.package-lock.json
 # Debian packages the tests use: Chromium and its driver (browser tests), PostgreSQL (store tests), a font.
 SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core
 
-.PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate web
+.PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate web audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -87,6 +87,19 @@ eval: install ## Score the triage engine on the vignettes: recall, false emergen
 
 bench: install ## Time the triage engine per message (median and p95 after warm-up)
 	$(PY) -m bench.engine
+
+# pip-audit needs packaging>=23 and Rasa 3.6 packaging<21: the audit tools get their own venv.
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(shell cksum < requirements/audit-lock.txt | cut -d' ' -f1)
+
+$(AUDIT_STAMP): requirements/audit-lock.txt bin/find-python310
+	@python310=$$(bin/find-python310) || exit 1; rm -rf $(AUDIT_VENV); $$python310 -m venv $(AUDIT_VENV) || exit 1
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "pip==$(PIP_VERSION)"
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/audit-lock.txt
+	touch $@
+
+audit: $(AUDIT_STAMP) ## Known vulnerabilities in requirements/lock.txt (pip-audit, else an offline database; not part of make test)
+	$(AUDIT_VENV)/bin/python bin/audit requirements/lock.txt
 
 lock: ## Re-resolve requirements/base.in into requirements/lock.txt
 	@python310=$$(bin/find-python310) || exit 1; tmp=$$(mktemp -d); \

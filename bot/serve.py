@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from .channels.credentials import write_credentials
-from .local_secrets import with_local_secrets
+from .local_secrets import production_secrets_error, with_local_secrets
 from .settings import PROJECT_ROOT, Settings
 from .store.migrate import redacted, upgrade_to_head
 
@@ -51,6 +51,8 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         EMERGENCY_NUMBER=settings.emergency_number,
         ACTION_TIMEOUT_S=str(int(settings.action_timeout_s)),
         RATE_LIMIT_PER_MINUTE=str(settings.rate_limit_per_minute),
+        APP_ENV=settings.app_env,  # the children apply the same production rules
+        STAFF_SECURE_COOKIES=str(settings.staff_secure_cookies).lower(),
     )
     passed_on = (
         ("PSEUDONYM_KEY", settings.pseudonym_key), ("STAFF_SECRET_KEY", settings.staff_secret_key),
@@ -119,6 +121,9 @@ class Assistant:
         # Unset secrets come from (or are generated into) the data folder; our tables are
         # migrated before the first message can arrive.
         self.settings = settings = with_local_secrets(self.settings, create=True)
+        problem = production_secrets_error(settings)
+        if problem:
+            raise RuntimeError(problem)
         upgrade_to_head(settings.transcripts_url)
         Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port)))
@@ -242,6 +247,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Reads the data folder's secrets but never makes them: only `make run` does that.
         settings = with_local_secrets(settings, create=False)
         return subprocess.call(rasa_command(*args.rasa_args), cwd=PROJECT_ROOT, env=rasa_env(settings))
+    problem = production_secrets_error(settings)
+    if problem:  # before anything starts or is written
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     return run_forever(settings)
 
 

@@ -68,6 +68,34 @@ def _telegram_secret(env: Mapping[str, str], name: str) -> Optional[str]:
     return value
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _app_env(env: Mapping[str, str]) -> str:
+    value = env.get("APP_ENV", "").strip().lower() or "development"
+    if value not in ENVIRONMENTS:
+        raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+    return value
+
+
+def _secure_cookies(env: Mapping[str, str]) -> bool:
+    """On in production, whatever else is said; elsewhere STAFF_SECURE_COOKIES (behind an HTTPS proxy)."""
+    if _app_env(env) == "production":
+        if not _flag(env, "STAFF_SECURE_COOKIES", True):
+            raise SettingsError("STAFF_SECURE_COOKIES cannot be false with APP_ENV=production: serve the staff app over HTTPS")
+        return True
+    return _flag(env, "STAFF_SECURE_COOKIES", False)
+
+
 @dataclass(frozen=True)
 class Settings:
     emergency_number: str = "911"
@@ -108,6 +136,10 @@ class Settings:
     action_timeout_s: float = 10.0  # Rasa's own default is 300 s
     rate_limit_per_minute: int = 60  # messages one sender may send in a minute
     rasa_api_token: Optional[str] = field(default=None, repr=False)  # unset: Rasa's HTTP API is off
+    # APP_ENV=production: secrets only from the environment (none generated or read from the
+    # data folder), nothing starts without them, and the staff cookie is Secure.
+    app_env: str = "development"
+    staff_secure_cookies: bool = False  # STAFF_SECURE_COOKIES; always on in production
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -149,7 +181,18 @@ class Settings:
             action_timeout_s=float(_whole_number(env, "ACTION_TIMEOUT_S", int(cls.action_timeout_s))),
             rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             rasa_api_token=_secret(env, "RASA_API_TOKEN"),
+            app_env=_app_env(env),
+            staff_secure_cookies=_secure_cookies(env),
         )
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    def missing_secrets(self) -> Tuple[str, ...]:
+        """The secrets every process needs in production and that are not set."""
+        needed = (("PSEUDONYM_KEY", self.pseudonym_key), ("STAFF_SECRET_KEY", self.staff_secret_key))
+        return tuple(name for name, value in needed if not value)
 
     @property
     def rasa_url(self) -> str:

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 from flask import Flask, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..local_secrets import production_secrets_error
 from ..settings import Settings
 from ..store.database import make_engine, make_session_factory
 from ..store.models import utcnow
@@ -39,6 +40,9 @@ def create_app(
     clock: Optional[Callable[[], dt.datetime]] = None,
     page_size: int = PAGE_SIZE,
 ) -> Flask:
+    problem = production_secrets_error(settings)
+    if problem:  # also with testing=True: production never signs sessions with a throwaway key
+        raise StaffConfigError(problem)
     if not settings.staff_secret_key and not testing:
         raise StaffConfigError(
             "STAFF_SECRET_KEY is not set: the staff app signs its sessions with it and has no default. "
@@ -51,6 +55,9 @@ def create_app(
         SESSION_COOKIE_NAME="triage_staff",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        # Secure: the browser sends the cookie over HTTPS only (production, or STAFF_SECURE_COOKIES
+        # behind an HTTPS proxy). Off by default because `make run` serves plain HTTP on loopback.
+        SESSION_COOKIE_SECURE=settings.staff_secure_cookies,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.staff_session_minutes),
         SESSION_REFRESH_EACH_REQUEST=True,
         MAX_CONTENT_LENGTH=64 * 1024,  # forms only: a note, a login

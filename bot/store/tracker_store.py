@@ -37,7 +37,8 @@ class TranscriptTrackerStore(SQLTrackerStore):
             # Refuse to start rather than store sender ids in the clear or under a made-up key.
             raise SettingsError(
                 "PSEUDONYM_KEY is not set: transcripts store senders under a keyed pseudonym. "
-                "`make run` creates one in the data folder; set it yourself when starting Rasa directly."
+                + ("Set it in the environment (APP_ENV=production never generates secrets)." if self.settings.production
+                   else "`make run` creates one in the data folder; set it yourself when starting Rasa directly.")
             )
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
         self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)

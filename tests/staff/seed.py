@@ -72,3 +72,30 @@ def seed(url: str) -> Dict[str, int]:
         return ids
     finally:
         engine.dispose()
+
+
+# What a person could type to attack the staff who read the transcript: an element with an event
+# handler, an attribute break-out, and closing tags before a script. All must show as plain text.
+HOSTILE_MESSAGES = (
+    "<img src=x onerror=\"document.title='pwned'\"> my calf is numb",
+    "\"><svg onload=\"document.title='pwned'\"> and it tingles",
+    "</div></section><script>document.title='pwned'</script>since monday",
+    "' autofocus onfocus='document.title=\"pwned\"' x=' and my toes",
+)
+HOSTILE_SENDER = "f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1"
+
+
+def seed_hostile(url: str) -> int:
+    """One more conversation made only of the messages above; returns its id."""
+    start = _at(5)
+    events = [*session_start(start)]
+    for offset, text in enumerate(HOSTILE_MESSAGES):
+        events += [user(start + 2 * offset + 1, text), bot(start + 2 * offset + 2, "How long has it been like this?")]
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            store_records(session, transcript_records(HOSTILE_SENDER, events, 0))
+            session.flush()
+            return session.scalar(select(Conversation.id).where(Conversation.sender == HOSTILE_SENDER))
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
 """The staff app in real Chromium, against the real server (`python -m bot.staff serve`, waitress).
 
 Signs in, filters, opens a transcript, marks it reviewed, exports; a wrong password; a reviewer
-kept out of the admin pages. Screenshots of the list and the transcript go to var/screenshots
+kept out of the admin pages; hostile text (script tags, event handlers, attribute break-outs) in
+messages, notes, the search box and the login link shows as text and runs nothing. Screenshots of the list and the transcript go to var/screenshots
 and are checked: the right size, not blank, and showing the emergency red.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..store.conftest import TEST_PSEUDONYM_KEY
 from ..store.databases import TestDatabase, free_port
 from .browser import WINDOW, require_chromium, start_chromium, stop_chromium
 from .conftest import ADMIN, REVIEWER, STAFF_SECRET
-from .seed import SCRIPT_MESSAGE, seed
+from .seed import HOSTILE_MESSAGES, SCRIPT_MESSAGE, seed, seed_hostile
 
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 EMERGENCY_RED = (179, 38, 30)  # --emergency in staff.css
@@ -41,6 +42,7 @@ def server(tmp_path_factory):
 
     upgrade_to_head(database.url)
     ids = seed(database.url)
+    ids["hostile"] = seed_hostile(database.url)
     engine = make_engine(database.url)
     with transaction(make_session_factory(engine)) as session:
         add_user(session, ADMIN[0], "admin", ADMIN[1])
@@ -188,3 +190,64 @@ def test_sign_in_filter_open_review_and_export(browser, server):
     assert f"exported conversation {ids['emergency']}" in audit and f"reviewed conversation {ids['emergency']}" in audit
     browser.get(base + "/conversations")
     assert not browser.find_elements(By.CSS_SELECTOR, "tr.flagged")  # reviewed: no longer held at the top
+
+
+def assert_nothing_ran(driver, title: str) -> None:
+    """No script ran and no element came out of anyone's text.
+
+    The staff pages have no script of their own (CSP script-src 'none'), so any <script> in the DOM
+    came from text that was not escaped; checked in the DOM, not only by the CSP blocking it.
+    """
+    from selenium.common.exceptions import NoAlertPresentException
+
+    assert driver.title == title and "pwned" not in driver.title
+    injected = driver.execute_script(
+        "return document.scripts.length + document.querySelectorAll("
+        "'img, svg, [onerror], [onload], [onfocus], [autofocus]:not([name=name])').length"
+    )
+    assert injected == 0
+    try:
+        driver.switch_to.alert
+        raise AssertionError("an alert opened")
+    except NoAlertPresentException:
+        pass
+
+
+def test_hostile_text_shows_as_text_and_runs_nothing(browser, server):
+    from selenium.webdriver.common.by import By
+
+    base, ids = server
+    sign_in(browser, base, *ADMIN)
+    browser.get(f"{base}/conversations/{ids['hostile']}")
+    title = f"Conversation {ids['hostile']} · Leg-numbness triage review"
+    bubbles = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".bubble.user .text")]
+    assert bubbles == list(HOSTILE_MESSAGES)
+    assert_nothing_ran(browser, title)
+
+    # A note a colleague wrote is text too.
+    note = HOSTILE_MESSAGES[0] + " " + HOSTILE_MESSAGES[1]
+    browser.find_element(By.NAME, "text").send_keys(note)
+    browser.find_element(By.CSS_SELECTOR, "#notes button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#notes .note .text"))
+    assert [n.text for n in browser.find_elements(By.CSS_SELECTOR, "#notes .note .text")] == [note]
+    assert_nothing_ran(browser, title)
+
+    # The search box gives back exactly what was typed, without breaking out of its attribute.
+    browser.get(base + "/conversations")
+    browser.find_element(By.NAME, "q").send_keys(HOSTILE_MESSAGES[1])
+    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait_for(browser, lambda d: "q=" in d.current_url)
+    assert browser.find_element(By.NAME, "q").get_attribute("value") == HOSTILE_MESSAGES[1]
+    assert_nothing_ran(browser, "Conversations · Leg-numbness triage review")
+
+
+def test_a_hostile_link_to_the_login_page_runs_nothing(browser, server):
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+
+    base, _ids = server
+    browser.get(f"{base}/login?next={quote(HOSTILE_MESSAGES[1])}")
+    assert browser.find_element(By.NAME, "next").get_attribute("value") == HOSTILE_MESSAGES[1]
+    assert_nothing_ran(browser, browser.title)
+    assert browser.title.endswith("Leg-numbness triage review")
