@@ -2,9 +2,10 @@
 
 ``local_cluster(work_dir)`` starts a throw-away PostgreSQL (Rasa's events in one database, the
 transcripts in another) and Redis (the conversation locks, with a password) from bot.devservers,
-migrates the transcript database once, then one action server and N Rasa servers with the commands
-deploy/Procfile uses (bot.instance), each with its own INSTANCE_NAME and port, all sharing one data
-dir. Everything stops when the block ends. Nothing starts on import.
+migrates the transcript database once, then one action server and N Rasa servers exactly as
+deploy/Procfile starts them (``python -m bot.instance rasa|actions``, configured only by environment
+variables), each with its own INSTANCE_NAME and port, all sharing one data dir. Everything stops
+when the block ends. Nothing starts on import.
 """
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import secrets
 import signal
 import string
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 from .devservers import PostgresServer, RedisServer, free_port, postgres_bin_dir, redis_server_program
-from .instance import actions_command, rasa_server_command
 from .serve import STARTUP_TIMEOUT_S, _answers, rasa_env
 from .settings import PROJECT_ROOT, Settings
 from .store.migrate import upgrade_to_head
@@ -41,12 +42,16 @@ class LocalCluster:
     def urls(self) -> List[str]:
         return [server.rasa_url for server in self.servers]
 
-    def spawn(self, name: str, command: List[str], settings: Settings) -> None:
+    def spawn(self, name: str, process: str, settings: Settings) -> None:
+        """`python -m bot.instance PROCESS` with `settings` as environment variables, like a Procfile line."""
+        env = rasa_env(settings)
+        env.update(ACTION_SERVER_HOST=settings.action_host, ACTION_SERVER_PORT=str(settings.action_port),
+                   RASA_MODEL=str(settings.model_path))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=rasa_env(settings), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                [sys.executable, "-m", "bot.instance", process], cwd=PROJECT_ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
     def tail(self, name: str, lines: int = 30) -> str:
@@ -109,9 +114,9 @@ def local_cluster(
         upgrade_to_head(base.transcripts_url)  # once, before any Rasa server can write
         servers = [replace(base, rasa_port=free_port(), instance_name=name) for name in instance_names(instances)]
         cluster = LocalCluster(base, servers, postgres, redis, log_dir=data_dir / "logs")
-        cluster.spawn("actions", actions_command(base), base)
+        cluster.spawn("actions", "actions", base)
         for server in servers:
-            cluster.spawn(server.instance_name, rasa_server_command(server), server)
+            cluster.spawn(server.instance_name, "rasa", server)
         checks = {"actions": base.action_url.replace("/webhook", "/health")}
         checks.update({server.instance_name: server.rasa_url + "/" for server in servers})
         cluster.wait_until_up(checks)
