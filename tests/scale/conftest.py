@@ -1,9 +1,14 @@
 """Two Rasa servers sharing a real PostgreSQL and a real Redis, started once for tests/scale."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from bot.cluster import local_cluster
+# Rasa 3.6 declares its own table in the SQLAlchemy 1.x style; its warning says nothing about our code.
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+from bot.cluster import local_cluster  # noqa: E402
 
 from ..e2e.test_rest_conversation import MODEL
 from ..store.databases import require_postgres, require_redis
