@@ -13,8 +13,9 @@ RASA := $(PY) -m bot.serve rasa
 RESULTS := var/results
 # The website widget: rasa-webchat from npm, locked in bot/web/package-lock.json (`npm ci` stamps this file).
 WEB_STAMP := bot/web/node_modules/.package-lock.json
-# Debian packages the tests use: Chromium and its driver (browser tests), PostgreSQL (store tests), a font.
-SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core
+# Debian packages the tests use: Chromium and its driver (browser tests), PostgreSQL (store tests), a font,
+# Redis and nginx (the several-Rasa-servers tests, tests/scale: lock store, example load balancer).
+SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core redis-server nginx-light
 
 .PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate web audit
 
@@ -65,7 +66,7 @@ nlu-report: install $(MODEL) ## Intent and entity precision, recall and F1 on th
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu --out $(RESULTS)/nlu --no-plot
 	$(PY) -m bot.nlu_report $(RESULTS)/nlu
 
-system-deps: ## Install the Debian packages the tests use (Chromium, chromedriver, PostgreSQL), only those missing
+system-deps: ## Install the Debian packages the tests use (Chromium, chromedriver, PostgreSQL, Redis, nginx), only those missing
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q 'install ok installed' || echo $$package; done); \
 	if [ -n "$$missing" ]; then \

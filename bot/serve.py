@@ -21,6 +21,7 @@ from typing import Dict, List, Optional
 from .channels.credentials import write_credentials
 from .local_secrets import production_secrets_error, with_local_secrets
 from .settings import PROJECT_ROOT, Settings
+from .store.endpoints import write_endpoints
 from .store.migrate import redacted, upgrade_to_head
 
 STARTUP_TIMEOUT_S = 180.0
@@ -60,6 +61,8 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         ("TELEGRAM_BOT_USERNAME", settings.telegram_bot_username), ("TELEGRAM_WEBHOOK_URL", settings.telegram_webhook_url),
         ("SLACK_TOKEN", settings.slack_token), ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
         ("RASA_API_TOKEN", settings.rasa_api_token),
+        ("TRACKER_STORE_URL", settings.tracker_store_url), ("LOCK_STORE_URL", settings.lock_store_url),
+        ("INSTANCE_NAME", settings.instance_name),
     )
     for name, value in passed_on:
         if value:
@@ -132,7 +135,7 @@ class Assistant:
             rasa_command(
                 "run",
                 "--model", str(settings.model_path),
-                "--endpoints", "endpoints.yml",
+                "--endpoints", str(write_endpoints(settings)),
                 "--credentials", str(write_credentials(settings)),
                 "--interface", settings.rasa_host,
                 "--port", str(settings.rasa_port),
@@ -194,7 +197,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Rasa server (REST)      POST {settings.rasa_url}/webhooks/rest/webhook",
             f"  Rasa server (socket.io) {settings.rasa_url}/socket.io",
             f"  Action server           {settings.action_url}",
-            f"  Tracker store (SQLite)  {Path(settings.tracker_db).resolve()}",
+            f"  Tracker store           {redacted(settings.tracker_store_url) if settings.tracker_store_url else Path(settings.tracker_db).resolve()}",
             f"  Transcripts             {redacted(settings.transcripts_url)}",
             f"  Staff review app        {settings.staff_url}/   (transcript health: {settings.staff_url}/health)",
             "    add an account:       .venv/bin/python -m bot.staff add-user NAME --role admin",

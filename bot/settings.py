@@ -60,6 +60,22 @@ def _origins(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
     return origins
 
 
+def _lock_store_url(env: Mapping[str, str], name: str) -> Optional[str]:
+    """redis://[:password@]host[:port][/db] (rediss:// for TLS); may hold a password, so never echoed."""
+    value = env.get(name, "").strip()
+    if value and value.partition("://")[0] not in ("redis", "rediss"):
+        raise SettingsError(f"{name} must be a redis:// or rediss:// URL")
+    return value or None
+
+
+def _instance_name(env: Mapping[str, str], name: str) -> Optional[str]:
+    """Names a folder of the data dir, so only letters, digits, _ and - (at most 64)."""
+    value = env.get(name, "").strip()
+    if value and (len(value) > 64 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in value)):
+        raise SettingsError(f"{name} may hold only letters, digits, _ and - (at most 64), got {value!r}")
+    return value or None
+
+
 def _telegram_secret(env: Mapping[str, str], name: str) -> Optional[str]:
     """Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook secret token."""
     value = _secret(env, name)
@@ -140,6 +156,11 @@ class Settings:
     # data folder), nothing starts without them, and the staff cookie is Secure.
     app_env: str = "development"
     staff_secure_cookies: bool = False  # STAFF_SECURE_COOKIES; always on in production
+    # Several Rasa servers (README "Running several Rasa servers"): Rasa's events in a shared SQL
+    # database, conversation locks in a shared Redis, and a name per server for its own spool.
+    tracker_store_url: Optional[str] = field(default=None, repr=False)  # may hold a password; default: SQLite tracker_db
+    lock_store_url: Optional[str] = field(default=None, repr=False)  # unset: Rasa's in-memory locks (one server only)
+    instance_name: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -183,6 +204,9 @@ class Settings:
             rasa_api_token=_secret(env, "RASA_API_TOKEN"),
             app_env=_app_env(env),
             staff_secure_cookies=_secure_cookies(env),
+            tracker_store_url=env.get("TRACKER_STORE_URL", "").strip() or None,
+            lock_store_url=_lock_store_url(env, "LOCK_STORE_URL"),
+            instance_name=_instance_name(env, "INSTANCE_NAME"),
         )
 
     @property
@@ -208,9 +232,14 @@ class Settings:
         return self.database_url or f"sqlite:///{(Path(self.data_dir) / 'transcripts.db').resolve()}"
 
     @property
+    def instance_dir(self) -> Path:
+        """This Rasa server's own files (spool, effective endpoints): data_dir/instances/NAME with INSTANCE_NAME."""
+        return Path(self.data_dir) / "instances" / self.instance_name if self.instance_name else Path(self.data_dir)
+
+    @property
     def transcript_spool(self) -> Path:
-        """Where transcripts wait, durably, while their database is unavailable."""
-        return Path(self.data_dir) / "transcripts-spool.jsonl"
+        """Where transcripts wait, durably, while their database is unavailable (one spool per Rasa server)."""
+        return self.instance_dir / "transcripts-spool.jsonl"  # bot.store.spool.spools_in finds them all
 
     @property
     def staff_url(self) -> str:

@@ -29,7 +29,7 @@ def effective_credentials(settings: Settings, base: Path = BASE) -> Dict[str, An
 
 
 def write_credentials(settings: Settings) -> Path:
-    path = Path(settings.data_dir) / "credentials.yml"
+    path = settings.instance_dir / "credentials.yml"  # the data dir, or this Rasa server's own folder in it
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by bot/serve.py from credentials.yml and the settings; edit those, not this file.\n"
     path.write_text(header + yaml.safe_dump(effective_credentials(settings), sort_keys=False), encoding="utf-8")

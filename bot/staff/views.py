@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from ..store.spool import Spool
+from ..store.spool import spools_in
 from . import context
 
 ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "Too large"}
@@ -30,8 +30,11 @@ def _error_page(error: HTTPException):
 
 def _transcript_backlog() -> dict:
     """Shown on every page: staff must know when transcripts are not reaching the database."""
-    spool = Spool(context().settings.transcript_spool)
-    return {"transcripts_waiting": spool.count(), "transcripts_refused": spool.rejected_count()}
+    spools = spools_in(context().settings.data_dir)  # every Rasa server's
+    return {
+        "transcripts_waiting": sum(spool.count() for spool in spools),
+        "transcripts_refused": sum(spool.rejected_count() for spool in spools),
+    }
 
 
 def flag_label(rule_id: str) -> str:

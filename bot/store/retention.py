@@ -1,6 +1,7 @@
 """Retention: purge transcripts older than the configured number of days, erase one person's data.
 
-Both reach every copy we keep: our tables, the spool, and Rasa's tracker events. Both are audited.
+Both reach every copy we keep: our tables, the spools (every Rasa server's), and Rasa's tracker
+events. Both are audited.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .audit import audit
 from .database import transaction
 from .models import DELETED, Conversation, utcnow
 from .records import pseudonym
-from .spool import Spool
+from .spool import spools_in
 from .tracker_events import delete_tracker_events
 
 
@@ -34,9 +35,9 @@ def purge(sessions: sessionmaker, settings: Settings, days: int, actor: str, now
         count = session.scalar(select(func.count()).select_from(old.subquery()))
         # ON DELETE CASCADE takes the messages, decisions and notes with them.
         session.execute(delete(Conversation).where(Conversation.last_message_at < cutoff))
-        spooled = Spool(settings.transcript_spool).rewrite(lambda r: r.at_datetime >= cutoff)
+        spooled = sum(spool.rewrite(lambda r: r.at_datetime >= cutoff) for spool in spools_in(settings.data_dir))
         events = delete_tracker_events(
-            settings.tracker_db, before_epoch=cutoff.replace(tzinfo=dt.timezone.utc).timestamp()
+            settings.tracker_store_url or settings.tracker_db, before_epoch=cutoff.replace(tzinfo=dt.timezone.utc).timestamp()
         )
         audit(
             session, actor, DELETED, f"{count} conversation(s) older than {days} days",
@@ -54,9 +55,10 @@ def erase(sessions: sessionmaker, settings: Settings, sender_id: str, actor: str
     with transaction(sessions) as session:
         count = session.scalar(select(func.count()).select_from(Conversation).where(Conversation.sender == sender))
         session.execute(delete(Conversation).where(Conversation.sender == sender))
-        spooled = Spool(settings.transcript_spool).rewrite(lambda r: r.sender != sender)
+        spooled = sum(spool.rewrite(lambda r: r.sender != sender) for spool in spools_in(settings.data_dir))
         # Rasa keys its events by the raw id, which only the person (or their channel) can give us.
-        events = delete_tracker_events(settings.tracker_db, sender_id=raw_id) if raw_id is not None else 0
+        tracker = settings.tracker_store_url or settings.tracker_db
+        events = delete_tracker_events(tracker, sender_id=raw_id) if raw_id is not None else 0
         audit(
             session, actor, DELETED, f"sender {sender[:12]}",
             reason="erasure", conversations=count, spooled=spooled, tracker_events=events,

@@ -20,6 +20,15 @@ from .records import TranscriptRecord
 logger = logging.getLogger(__name__)
 
 
+SPOOL_NAME = "transcripts-spool.jsonl"
+
+
+def spools_in(data_dir: Path) -> List["Spool"]:
+    """Every spool in a data dir: the Rasa server's, and each named server's (INSTANCE_NAME) under instances/."""
+    data_dir = Path(data_dir)
+    return [Spool(data_dir / SPOOL_NAME)] + [Spool(path) for path in sorted(data_dir.glob(f"instances/*/{SPOOL_NAME}"))]
+
+
 class Spool:
     def __init__(self, path: Path):
         self.path = Path(path)

@@ -1,19 +1,26 @@
-"""Deletes from Rasa's own `events` table (TRACKER_DB), so purges and erasures reach it too.
+"""Deletes from Rasa's own `events` table (TRACKER_DB or TRACKER_STORE_URL), so purges and erasures reach it too.
 
 The table belongs to Rasa; we only delete rows, by sender id or by age, and never change it.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from .database import make_engine
 
 
-def delete_tracker_events(tracker_db: Path, sender_id: Optional[str] = None, before_epoch: Optional[float] = None) -> int:
-    if not Path(tracker_db).exists():
+def delete_tracker_events(
+    tracker_db: Union[Path, str], sender_id: Optional[str] = None, before_epoch: Optional[float] = None
+) -> int:
+    """`tracker_db`: the SQLite file (TRACKER_DB), or the URL of the database Rasa servers share (TRACKER_STORE_URL)."""
+    if isinstance(tracker_db, str) and "://" in tracker_db:
+        url = tracker_db
+    elif Path(tracker_db).exists():
+        url = f"sqlite:///{Path(tracker_db).resolve()}"
+    else:
         return 0
     conditions, parameters = [], {}
     if sender_id is not None:
@@ -24,10 +31,10 @@ def delete_tracker_events(tracker_db: Path, sender_id: Optional[str] = None, bef
         parameters["before"] = before_epoch
     if not conditions:
         raise ValueError("refusing to delete every tracker event: give a sender id or a cut-off")
-    engine = make_engine(f"sqlite:///{Path(tracker_db).resolve()}")
+    engine = make_engine(url)
     try:
         with engine.begin() as connection:
-            if not connection.execute(text("SELECT name FROM sqlite_master WHERE name = 'events'")).first():
+            if not inspect(connection).has_table("events"):
                 return 0
             return connection.execute(text("DELETE FROM events WHERE " + " AND ".join(conditions)), parameters).rowcount
     finally:

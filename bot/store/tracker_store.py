@@ -2,7 +2,8 @@
 
 endpoints.yml names it (`type: bot.store.tracker_store.TranscriptTrackerStore`). Rasa's own
 events still go to Rasa's `events` table through SQLTrackerStore, unchanged (TRACKER_DB, a
-local SQLite file, so the dialogue keeps its memory even while the transcript database is down);
+local SQLite file, or TRACKER_STORE_URL, a database several Rasa servers share; either way apart
+from the transcripts, so the dialogue keeps its memory even while the transcript database is down);
 each save also turns the new user and bot messages into transcript records and hands them
 to the TranscriptWriter, which keeps them durably until the transcript database has them.
 Because this runs in the Rasa server, a transcript is complete even when the action server is down.
@@ -40,6 +41,9 @@ class TranscriptTrackerStore(SQLTrackerStore):
                 + ("Set it in the environment (APP_ENV=production never generates secrets)." if self.settings.production
                    else "`make run` creates one in the data folder; set it yourself when starting Rasa directly.")
             )
+        if self.settings.tracker_store_url:
+            # SQLTrackerStore takes a whole SQLAlchemy URL as its host; it then ignores dialect and db.
+            kwargs["host"] = self.settings.tracker_store_url
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
         self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)
         if retry_interval_s != 0:
@@ -50,6 +54,8 @@ class TranscriptTrackerStore(SQLTrackerStore):
             self.writer.flush()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        # Counting what is stored, then saving, is right with several Rasa servers only because
+        # Rasa saves inside the conversation's lock, which the shared lock store makes exclusive.
         with self.session_scope() as session:
             already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         events = [event.as_dict() for event in tracker.events]
