@@ -14,27 +14,9 @@ import os
 import sys
 from typing import List, Optional
 
-from .channels.credentials import write_credentials
 from .local_secrets import with_local_secrets
-from .serve import rasa_command, rasa_env
+from .serve import actions_command, rasa_env, rasa_server_command
 from .settings import PROJECT_ROOT, Settings
-from .store.endpoints import write_endpoints
-
-
-def rasa_server_command(settings: Settings) -> List[str]:
-    return rasa_command(
-        "run",
-        "--model", str(settings.model_path),
-        "--endpoints", str(write_endpoints(settings)),
-        "--credentials", str(write_credentials(settings)),
-        "--interface", settings.rasa_host,
-        "--port", str(settings.rasa_port),
-    )
-
-
-def actions_command(settings: Settings) -> List[str]:
-    # Binds to ACTION_SERVER_HOST (rasa_env passes it as SANIC_HOST).
-    return rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -81,6 +81,24 @@ def http_api_options(settings: Settings) -> List[str]:
     return ["--enable-api", "--auth-token", settings.rasa_api_token] if settings.rasa_api_token else []
 
 
+def rasa_server_command(settings: Settings) -> List[str]:
+    """One Rasa server, with the effective endpoints and credentials files written for it."""
+    return rasa_command(
+        "run",
+        "--model", str(settings.model_path),
+        "--endpoints", str(write_endpoints(settings)),
+        "--credentials", str(write_credentials(settings)),
+        "--interface", settings.rasa_host,
+        "--port", str(settings.rasa_port),
+        *http_api_options(settings),
+    )
+
+
+def actions_command(settings: Settings) -> List[str]:
+    # Binds to ACTION_SERVER_HOST (rasa_env passes it as SANIC_HOST).
+    return rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port))
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -129,19 +147,8 @@ class Assistant:
             raise RuntimeError(problem)
         upgrade_to_head(settings.transcripts_url)
         Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
-        self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port)))
-        self._spawn(
-            "rasa",
-            rasa_command(
-                "run",
-                "--model", str(settings.model_path),
-                "--endpoints", str(write_endpoints(settings)),
-                "--credentials", str(write_credentials(settings)),
-                "--interface", settings.rasa_host,
-                "--port", str(settings.rasa_port),
-                *http_api_options(settings),
-            ),
-        )
+        self._spawn("actions", actions_command(settings))
+        self._spawn("rasa", rasa_server_command(settings))
         checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
         if self.staff:
             self._spawn("staff", [sys.executable, "-m", "bot.staff", "serve"])
