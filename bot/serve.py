@@ -213,6 +213,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
                                              else "off (set TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_BOT_USERNAME)"),
             "  Slack                   " + ("POST " + settings.rasa_url + "/webhooks/slack/webhook" if settings.slack_enabled
                                              else "off (set SLACK_TOKEN, SLACK_SIGNING_SECRET)"),
+            f"  Health of every part    {settings.rasa_url}/webhooks/health/",
             f"  Logs                    {log_dir}",
             "Try:",
             f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",
