@@ -25,18 +25,10 @@ from bot.store.models import Conversation, Message
 from bot.store.records import pseudonym
 from bot.store.retention import erase
 
+from ..e2e.test_channel_parity import SCRIPT
 from ..e2e.test_rest_conversation import MODEL
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
-SCRIPT = [
-    "hello",
-    "my left foot has been numb for three weeks, worse when I sit, and I'm diabetic",
-    "None of those",
-    "Gradually",
-    "All the time",
-    "Nothing else",
-    "and now I can't control my bladder",
-]
 
 
 def say(url: str, sender: str, words: str) -> List[dict]:

@@ -16,26 +16,22 @@ __all__ = ["IN_CI", "PostgresServer", "TestDatabase", "free_port", "require_post
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def require_postgres() -> Path:
-    """The PostgreSQL programs; in CI their absence fails the run instead of skipping tests."""
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        message = "PostgreSQL is not installed (apt-get install postgresql; `make system-deps` does it)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return bin_dir
-
-
-def require_redis() -> Path:
-    """The redis-server program; in CI its absence fails the run instead of skipping tests."""
-    program = redis_server_program()
+def require(program: Optional[Path], package: str) -> Path:
+    """A program from a Debian package; in CI its absence fails the run instead of skipping tests."""
     if program is None:
-        message = "Redis is not installed (apt-get install redis-server; `make system-deps` does it)"
+        message = f"{package} is not installed (`make system-deps` installs it)"
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return program
+
+
+def require_postgres() -> Path:
+    return require(postgres_bin_dir(), "postgresql")
+
+
+def require_redis() -> Path:
+    return require(redis_server_program(), "redis-server")
 
 
 class TestDatabase:
