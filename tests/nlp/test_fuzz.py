@@ -44,3 +44,16 @@ def test_a_red_flag_among_any_other_sentences_is_never_lost(service, before, aft
 @pytest.mark.parametrize("sentence, rule", FLAG_SENTENCES)
 def test_each_flag_sentence_alone_fires_its_rule(service, sentence, rule):
     assert rule in service.assess(sentence).red_flags
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(filler_sentence.filter(bool), min_size=1, max_size=4), after=st.lists(filler_sentence, max_size=3),
+       flag=st.sampled_from(FLAG_SENTENCES))
+def test_a_red_flag_past_the_detail_limit_of_a_long_message_is_never_lost(service, before, after, flag):
+    from bot.nlp.pipeline import DETAIL_CHARS
+
+    sentence, rule = flag
+    filler = " ".join(before)
+    long_start = " ".join([filler] * (DETAIL_CHARS // len(filler) + 2))
+    decision = service.assess(" ".join([long_start, sentence, *after]))
+    assert rule in decision.red_flags
