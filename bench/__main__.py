@@ -56,6 +56,15 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
+def keep_logs(work: Path, into: Path) -> None:
+    """The servers' logs outlive the temporary folder, to explain any error the run reports."""
+    shutil.rmtree(into, ignore_errors=True)
+    for log in work.rglob("*.log"):
+        target = into / log.relative_to(work)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(log, target)
+
+
 def want_cluster(args: argparse.Namespace) -> bool:
     if args.cluster == "no" or args.only:
         return False
@@ -93,6 +102,54 @@ def load_points(system, label: str, scripts, args, figures: Dict[str, object], b
     return profiles
 
 
+def run_systems(args: argparse.Namespace, work: Path, figures: Dict[str, object], began: float) -> Dict[str, str]:
+    """Trains, starts and loads each system in turn; fills figures; returns the profiles (with --profile)."""
+    run_ours, run_baseline = args.only in (None, "ours"), args.only in (None, "baseline")
+    profiles: Dict[str, str] = {}
+    model = DEFAULT_MODEL
+    if run_ours and not (args.quick or args.skip_training):
+        phase("training ours (rasa train, fresh cache)", began)
+        seconds, model = train_ours(work)
+        figures["ours_training_s"] = round(seconds, 1)
+        phase(f"ours trained in {figures['ours_training_s']} s", began)
+    if run_ours and not model.exists():
+        raise SystemExit(f"error: no model at {model}: run `make train`")
+    project = args.baseline_project
+    if run_baseline and project is None:
+        phase("training the baseline (rasa init --no-prompt, default config)", began)
+        seconds, project = init_baseline(work)
+        figures["baseline_training_s"] = round(seconds, 1)
+        phase(f"baseline trained in {figures['baseline_training_s']} s", began)
+
+    if run_ours:
+        phase("starting ours (action server + Rasa server, SQLite tracker + transcripts)", began)
+        with ours(work, model) as system:
+            figures["ours_cold_start_s"] = round(system.cold_start_s, 1)
+            phase(f"ours answers after {figures['ours_cold_start_s']} s", began)
+            profile_dir = RESULTS / "profile" if args.profile else None
+            profiles = load_points(system, "ours", OURS_SCRIPTS, args, figures, began, args.levels, profile_dir)
+            for role, mb in system.peak_rss().items():
+                figures[f"ours_peak_rss_mb_{role}"] = mb
+    if run_baseline:
+        phase("starting the baseline (rasa run, SQL tracker store on SQLite)", began)
+        with baseline(work, project) as system:
+            figures["baseline_cold_start_s"] = round(system.cold_start_s, 1)
+            phase(f"baseline answers after {figures['baseline_cold_start_s']} s", began)
+            load_points(system, "baseline", BASELINE_SCRIPTS, args, figures, began, args.levels)
+            for role, mb in system.peak_rss().items():
+                figures[f"baseline_peak_rss_mb_{role}"] = mb
+    if want_cluster(args):
+        from .cluster import two_instance_cluster  # the two-instance set-up (Redis lock store + PostgreSQL)
+
+        phase("starting the two-instance cluster", began)
+        with two_instance_cluster(work / "cluster") as urls:
+            system = Running("cluster", list(urls), {}, 0.0)
+            levels = [c for c in args.levels if c in CLUSTER_LEVELS] or list(CLUSTER_LEVELS)
+            load_points(system, "cluster", OURS_SCRIPTS, args, figures, began, levels)
+
+    return profiles
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
@@ -106,51 +163,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "concurrency_levels": args.levels,
         "quick": args.quick,
     }
-    run_ours, run_baseline = args.only in (None, "ours"), args.only in (None, "baseline")
     figures.update(engine_figures(args, began))
-    profiles: Dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        model = DEFAULT_MODEL
-        if run_ours and not (args.quick or args.skip_training):
-            phase("training ours (rasa train, fresh cache)", began)
-            seconds, model = train_ours(work)
-            figures["ours_training_s"] = round(seconds, 1)
-            phase(f"ours trained in {figures['ours_training_s']} s", began)
-        if run_ours and not model.exists():
-            raise SystemExit(f"error: no model at {model}: run `make train`")
-        project = args.baseline_project
-        if run_baseline and project is None:
-            phase("training the baseline (rasa init --no-prompt, default config)", began)
-            seconds, project = init_baseline(work)
-            figures["baseline_training_s"] = round(seconds, 1)
-            phase(f"baseline trained in {figures['baseline_training_s']} s", began)
-
-        if run_ours:
-            phase("starting ours (action server + Rasa server, SQLite tracker + transcripts)", began)
-            with ours(work, model) as system:
-                figures["ours_cold_start_s"] = round(system.cold_start_s, 1)
-                phase(f"ours answers after {figures['ours_cold_start_s']} s", began)
-                profile_dir = RESULTS / "profile" if args.profile else None
-                profiles = load_points(system, "ours", OURS_SCRIPTS, args, figures, began, args.levels, profile_dir)
-                for role, mb in system.peak_rss().items():
-                    figures[f"ours_peak_rss_mb_{role}"] = mb
-        if run_baseline:
-            phase("starting the baseline (rasa run, SQL tracker store on SQLite)", began)
-            with baseline(work, project) as system:
-                figures["baseline_cold_start_s"] = round(system.cold_start_s, 1)
-                phase(f"baseline answers after {figures['baseline_cold_start_s']} s", began)
-                load_points(system, "baseline", BASELINE_SCRIPTS, args, figures, began, args.levels)
-                for role, mb in system.peak_rss().items():
-                    figures[f"baseline_peak_rss_mb_{role}"] = mb
-        if want_cluster(args):
-            from .cluster import two_instance_cluster  # the two-instance set-up (Redis lock store + PostgreSQL)
-
-            phase("starting the two-instance cluster", began)
-            with two_instance_cluster(work / "cluster") as urls:
-                system = Running("cluster", list(urls), {}, 0.0)
-                levels = [c for c in args.levels if c in CLUSTER_LEVELS] or list(CLUSTER_LEVELS)
-                load_points(system, "cluster", OURS_SCRIPTS, args, figures, began, levels)
+        try:
+            profiles = run_systems(args, work, figures, began)
+        finally:
+            keep_logs(work, RESULTS / "logs")
 
     report.add_ratios(figures, args.levels)
     figures["errors_total"] = sum(v for k, v in figures.items() if "_errors_c" in k)
