@@ -42,7 +42,7 @@ def _cell(value: Optional[object]) -> str:
 def table(figures: Dict[str, object], levels: Iterable[int]) -> str:
     levels = list(levels)
     lines = [f"{'load point':<12}{'system':<10}{'msg/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-             f"{'tp ratio':>10}{'p95 ratio':>10}"]
+             f"{'tp ratio':>10}{'p95 ratio':>10}{'CPU ms/msg':>12}"]
     for c in levels:
         for system in SYSTEMS:
             if f"{system}_throughput_c{c}" not in figures:
@@ -54,6 +54,7 @@ def table(figures: Dict[str, object], levels: Iterable[int]) -> str:
                 f"{'c' + str(c):<12}{system:<10}"
                 + "".join(f"{_cell(figures.get(f'{system}_{k}_c{c}')):>9}" for k in ("throughput", "p50_ms", "p95_ms", "p99_ms"))
                 + f"{_cell(figures.get(f'{system}_errors_c{c}')):>8}{ratios[0]:>10}{ratios[1]:>10}"
+                + f"{_cell(figures.get(f'{system}_cpu_ms_per_msg_c{c}')):>12}"
             )
     lines.append("")
     singles = [
@@ -95,6 +96,7 @@ def chart(figures: Dict[str, object], levels: Iterable[int], path: Path) -> Opti
         plt.close(fig)
         return None
     ax.set_xscale("log")
+    ax.set_yscale("log")  # N = 1 and N = 50 differ a hundredfold
     ax.set_xticks(levels)
     ax.set_xticklabels([str(c) for c in levels])
     ax.set_xlabel("concurrent conversations")

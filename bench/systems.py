@@ -83,6 +83,19 @@ def peak_rss_mb(pid: int) -> Optional[float]:
     return round(total_kb / 1024, 1) if seen else None
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its descendants, in seconds."""
+    ticks = 0
+    for each in _descendants(pid):
+        try:
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _timed_run(command: List[str], cwd: Path, env: Dict[str, str], log: Path) -> float:
     started = time.monotonic()
     with open(log, "wb") as out:
@@ -123,6 +136,9 @@ class Running:
 
     def __init__(self, name: str, urls: List[str], pids: Dict[str, int], cold_start_s: float):
         self.name, self.urls, self.pids, self.cold_start_s = name, urls, pids, cold_start_s
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids.values())
 
     def peak_rss(self) -> Dict[str, Optional[float]]:
         return {role: peak_rss_mb(pid) for role, pid in self.pids.items()}
