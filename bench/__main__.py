@@ -48,7 +48,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--cluster", choices=["auto", "yes", "no"], default="auto",
                         help="the two-instance set-up (bench/cluster.py): auto runs it when it and redis-server exist")
     parser.add_argument("--profile", action="store_true",
-                        help="record py-spy profiles of ours during the c10 point (into bench/results/profile/)")
+                        help="record py-spy profiles of ours during the c10 point, else the last level (into bench/results/profile/)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -93,7 +93,7 @@ def load_points(system, label: str, scripts, args, figures: Dict[str, object], b
     for c in levels:
         phase(f"{label}: {c} concurrent conversation(s), {args.warmup:.0f} s warm-up + {args.window:.0f} s measured", began)
         spying = []
-        if profile_dir is not None and c == 10:
+        if profile_dir is not None and c == (10 if 10 in levels else levels[-1]):
             spying = profile.start(system.pids, args.warmup + args.window, profile_dir)
         cpu_before = system.cpu_seconds()
         stats = load(system.urls, scripts, c, args.warmup, args.window, label=label)
@@ -191,7 +191,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     png = report.chart(figures, args.levels, args.output.with_name("latency.png"))
     print(report.table(figures, args.levels))
     for role, text in profiles.items():
-        print(f"\nprofile of ours, {role} (py-spy, c10):\n{text}")
+        print(f"\nprofile of ours, {role} (py-spy):\n{text}")
     print(f"\nwritten to {args.output}" + (f" and {png}" if png else ""))
     phase("done", began)
     return 0

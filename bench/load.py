@@ -136,6 +136,7 @@ async def run_load(
     """Holds `concurrency` conversations against the base URLs for warmup_s + window_s seconds."""
     if not urls:
         raise ValueError("no base URL to send to")
+    bases = [url.rstrip("/") for url in urls]
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     start = time.perf_counter()
     recorder = _Recorder(window_start=start + warmup_s, window_end=start + warmup_s + window_s)
@@ -145,7 +146,7 @@ async def run_load(
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         workers = [
-            asyncio.create_task(_conversations(i, session, list(urls), scripts, recorder, stop, url_turns, label))
+            asyncio.create_task(_conversations(i, session, bases, scripts, recorder, stop, url_turns, label))
             for i in range(concurrency)
         ]
         while time.perf_counter() < recorder.window_end:
