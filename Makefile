@@ -86,8 +86,8 @@ eval: install ## Score the triage engine on the vignettes: recall, false emergen
 	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
 	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m bot.triage.evaluate tests/data/vignettes_holdout.yml; fi
 
-bench: install ## Time the triage engine per message (median and p95 after warm-up)
-	$(PY) -m bench.engine
+bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
+	$(PY) -m bench $(BENCH_ARGS)
 
 # pip-audit needs packaging>=23 and Rasa 3.6 packaging<21: the audit tools get their own venv.
 AUDIT_VENV := .venv-audit

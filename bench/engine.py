@@ -22,20 +22,21 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def main() -> int:
+def measure(rounds: int = ROUNDS) -> dict:
+    """Times the triage path in this process; returns the figures (milliseconds per message)."""
     from bot.triage.service import TriageService
 
     started = time.perf_counter()
     service = TriageService()
     load_seconds = time.perf_counter() - started
     texts = [v.text for v in load_vignettes(DEFAULT_VIGNETTES)]
-    print(f"pipeline built in {load_seconds:.1f} s; {len(texts)} texts x {ROUNDS} rounds", file=sys.stderr)
+    print(f"pipeline built in {load_seconds:.1f} s; {len(texts)} texts x {rounds} rounds", file=sys.stderr)
 
     for text in texts:  # warm-up
         service.assess(text)
     full, engine_only = [], []
     findings = [service.pipeline.findings(text) for text in texts]
-    for round_number in range(ROUNDS):
+    for round_number in range(rounds):
         for text in texts:
             t0 = time.perf_counter()
             service.assess(text)
@@ -44,10 +45,10 @@ def main() -> int:
             t0 = time.perf_counter()
             service.engine.decide(found)
             engine_only.append((time.perf_counter() - t0) * 1000)
-        print(f"\rround {round_number + 1}/{ROUNDS}", end="", file=sys.stderr)
+        print(f"\rround {round_number + 1}/{rounds}", end="", file=sys.stderr)
     print(file=sys.stderr)
 
-    figures = {
+    return {
         "messages": len(full),
         "pipeline_build_s": round(load_seconds, 2),
         "triage_ms_median": round(statistics.median(full), 3),
@@ -56,6 +57,10 @@ def main() -> int:
         "engine_only_ms_p95": round(percentile(engine_only, 0.95), 4),
         "mean_chars_per_message": round(statistics.mean(len(t) for t in texts), 1),
     }
+
+
+def main() -> int:
+    figures = measure()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "engine.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{'figure':<26}{'value':>12}")
