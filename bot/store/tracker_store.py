@@ -17,7 +17,6 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from .. import rasa_speedups
 from ..settings import Settings, SettingsError
 from .records import pseudonym, transcript_records
 from .writer import RETRY_INTERVAL_S, TranscriptWriter
@@ -46,7 +45,6 @@ class TranscriptTrackerStore(SQLTrackerStore):
             # SQLTrackerStore takes a whole SQLAlchemy URL as its host; it then ignores dialect and db.
             kwargs["host"] = self.settings.tracker_store_url
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
-        rasa_speedups.install()  # this runs in the Rasa server process: see bot/rasa_speedups.py
         self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)
         if retry_interval_s != 0:
             self.writer.start_retrying(retry_interval_s or RETRY_INTERVAL_S)
