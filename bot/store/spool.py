@@ -60,17 +60,23 @@ class Spool:
         _append(self.rejected_path, lines)
 
     def drain(self, consume: Callable[[List[TranscriptRecord]], None]) -> int:
-        """Passes every waiting record to `consume` and empties the spool if it returns.
+        """Passes every waiting record to `consume` and, once it returns, removes them from the spool.
 
-        If `consume` raises, the spool is left as it was and the error propagates.
+        The file is not locked while `consume` writes to the database, so new records can be
+        appended meanwhile; they stay for the next drain. If `consume` raises, the spool is left
+        as it was and the error propagates. Callers do not drain one spool concurrently
+        (TranscriptWriter holds its own lock).
         """
         with self._locked():
             records = self._read()
-            if not records:
-                return 0
-            consume(records)
-            _replace(self.path, [])
-            return len(records)
+        if not records:
+            return 0
+        consume(records)
+        done = {record.key for record in records}
+        with self._locked():
+            waiting = [r for r in self._read() if r.key not in done]
+            _replace(self.path, [json.dumps(r.to_json()) for r in waiting])
+        return len(records)
 
     def rewrite(self, keep: Callable[[TranscriptRecord], bool]) -> int:
         """Drops the waiting records `keep` refuses (erasure); returns how many were dropped."""

@@ -10,11 +10,14 @@ Because this runs in the Rasa server, a transcript is complete even when the act
 """
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from ..settings import Settings, SettingsError
@@ -53,17 +56,21 @@ class TranscriptTrackerStore(SQLTrackerStore):
             logger.warning("%d transcript record(s) waiting from an earlier run; writing them now", waiting)
             self.writer.flush()
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        # Counting what is stored, then saving, is right with several Rasa servers only because
-        # Rasa saves inside the conversation's lock, which the shared lock store makes exclusive.
-        with self.session_scope() as session:
-            already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """Rasa's own step of save(): the events not stored yet. Their transcript records go to the
+        spool here, durably, before Rasa commits the events, using the count Rasa makes anyway.
+        Right with several Rasa servers only because Rasa saves inside the conversation's lock,
+        which the shared lock store makes exclusive."""
+        already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         events = [event.as_dict() for event in tracker.events]
         sender = pseudonym(self.settings.pseudonym_key, tracker.sender_id)
-        records = transcript_records(sender, events, first_new=already_stored)
-        self.writer.keep(records)
+        self.writer.keep(transcript_records(sender, events, first_new=already_stored))
+        return itertools.islice(tracker.events, already_stored, len(tracker.events))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)
-        self.writer.flush()
+        # The database write runs in a worker thread, so the event loop goes on serving others.
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.flush)
 
     def close(self) -> None:
         self.writer.close()
