@@ -97,6 +97,8 @@ class Assistant:
         self.log_dir = Path(log_dir or settings.data_dir / "logs")
         self.quiet = quiet
         self.processes: Dict[str, subprocess.Popen] = {}
+        self._commands: Dict[str, List[str]] = {}  # kept for restart()
+        self._checks: Dict[str, str] = {}
 
     def _say(self, message: str) -> None:
         if not self.quiet:
@@ -105,6 +107,7 @@ class Assistant:
     def _spawn(self, name: str, command: List[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
+        self._commands[name] = command
         self.processes[name] = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -115,6 +118,18 @@ class Assistant:
         )
         log.close()
 
+    def _rasa_command(self) -> List[str]:
+        settings = self.settings
+        return rasa_command(
+            "run",
+            "--model", str(settings.model_path),
+            "--endpoints", "endpoints.yml",
+            "--credentials", str(write_credentials(settings)),
+            "--interface", settings.rasa_host,
+            "--port", str(settings.rasa_port),
+            *http_api_options(settings),
+        )
+
     def start(self) -> "Assistant":
         # Unset secrets come from (or are generated into) the data folder; our tables are
         # migrated before the first message can arrive.
@@ -122,18 +137,7 @@ class Assistant:
         upgrade_to_head(settings.transcripts_url)
         Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port)))
-        self._spawn(
-            "rasa",
-            rasa_command(
-                "run",
-                "--model", str(settings.model_path),
-                "--endpoints", "endpoints.yml",
-                "--credentials", str(write_credentials(settings)),
-                "--interface", settings.rasa_host,
-                "--port", str(settings.rasa_port),
-                *http_api_options(settings),
-            ),
-        )
+        self._spawn("rasa", self._rasa_command())
         checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
         if self.staff:
             self._spawn("staff", [sys.executable, "-m", "bot.staff", "serve"])
@@ -141,6 +145,11 @@ class Assistant:
         if self.web:
             self._spawn("web", [sys.executable, "-m", "bot.web"])
             checks["web"] = settings.web_url + "/health"
+        self._checks = checks
+        self._wait_for(checks)
+        return self
+
+    def _wait_for(self, checks: Dict[str, str]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         waiting = set(checks)
         self._say("Starting the action server and the Rasa server (loading the model takes a little while)...")
@@ -156,7 +165,16 @@ class Assistant:
                 self.stop()
                 raise RuntimeError(f"{', '.join(sorted(waiting))} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
             time.sleep(0.5)
-        return self
+
+    def restart(self, name: str) -> None:
+        """Stops one child (SIGTERM, as a deployment would) and starts it again, with the current
+        settings (the tests change some in between)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        self._spawn(name, self._rasa_command() if name == "rasa" else self._commands[name])
+        self._wait_for({name: self._checks[name]})
 
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
