@@ -10,19 +10,17 @@ when the block ends. Nothing starts on import.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import signal
 import string
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 from .devservers import PostgresServer, RedisServer, free_port, postgres_bin_dir, redis_server_program
-from .serve import STARTUP_TIMEOUT_S, _answers, rasa_env
+from .processes import ChildProcesses
+from .serve import rasa_env
 from .settings import PROJECT_ROOT, Settings
 from .store.migrate import upgrade_to_head
 
@@ -36,7 +34,14 @@ class LocalCluster:
     postgres: PostgresServer
     redis: RedisServer
     log_dir: Path
-    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    children: ChildProcesses = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.children = ChildProcesses(self.log_dir)
+
+    @property
+    def processes(self) -> Dict[str, subprocess.Popen]:
+        return self.children.processes
 
     @property
     def urls(self) -> List[str]:
@@ -47,40 +52,7 @@ class LocalCluster:
         env = rasa_env(settings)
         env.update(ACTION_SERVER_HOST=settings.action_host, ACTION_SERVER_PORT=str(settings.action_port),
                    RASA_MODEL=str(settings.model_path))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "bot.instance", process], cwd=PROJECT_ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def tail(self, name: str, lines: int = 30) -> str:
-        path = self.log_dir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-    def wait_until_up(self, checks: Dict[str, str], timeout_s: float = STARTUP_TIMEOUT_S) -> None:
-        deadline, waiting = time.monotonic() + timeout_s, set(checks)
-        while waiting:
-            for name in sorted(waiting):
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited at start-up; see {self.log_dir / (name + '.log')}:\n{self.tail(name)}")
-                if _answers(checks[name]):
-                    waiting.discard(name)
-            if waiting and time.monotonic() > deadline:
-                raise RuntimeError(f"{', '.join(sorted(waiting))} did not answer within {timeout_s:.0f} s")
-            time.sleep(0.5)
-
-    def stop_processes(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        self.children.spawn(name, [sys.executable, "-m", "bot.instance", process], env)
 
 
 def instance_names(count: int) -> List[str]:
@@ -119,10 +91,10 @@ def local_cluster(
             cluster.spawn(server.instance_name, "rasa", server)
         checks = {"actions": base.action_url.replace("/webhook", "/health")}
         checks.update({server.instance_name: server.rasa_url + "/" for server in servers})
-        cluster.wait_until_up(checks)
+        cluster.children.wait_until_up(checks)
         yield cluster
     finally:
         if cluster is not None:
-            cluster.stop_processes()
+            cluster.children.stop_all()
         redis.destroy()
         postgres.destroy()

@@ -13,18 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from .channels.credentials import write_credentials
 from .local_secrets import production_secrets_error, with_local_secrets
+from .processes import ChildProcesses
 from .settings import PROJECT_ROOT, Settings
 from .store.endpoints import write_endpoints
 from .store.migrate import redacted, upgrade_to_head
-
-STARTUP_TIMEOUT_S = 180.0
 
 
 def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -99,14 +96,6 @@ def actions_command(settings: Settings) -> List[str]:
     return rasa_command("run", "actions", "--actions", "actions", "--port", str(settings.action_port))
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
-
-
 class Assistant:
     """The Rasa server and the action server (with staff=True the staff app, with web=True the
     widget page) as child processes."""
@@ -119,24 +108,34 @@ class Assistant:
         self.web = web
         self.log_dir = Path(log_dir or settings.data_dir / "logs")
         self.quiet = quiet
-        self.processes: Dict[str, subprocess.Popen] = {}
+        self.children = ChildProcesses(self.log_dir)
+        self._checks: Dict[str, str] = {}
+
+    @property
+    def processes(self) -> Dict[str, subprocess.Popen]:
+        return self.children.processes
 
     def _say(self, message: str) -> None:
         if not self.quiet:
             print(message, flush=True)
 
-    def _spawn(self, name: str, command: List[str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=rasa_env(self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us; we stop the children ourselves
-        )
-        log.close()
+    def _command(self, name: str) -> List[str]:
+        """Built anew at each start, from the current settings (the tests change some between restarts)."""
+        return {
+            "actions": lambda: actions_command(self.settings),
+            "rasa": lambda: rasa_server_command(self.settings),
+            "staff": lambda: [sys.executable, "-m", "bot.staff", "serve"],
+            "web": lambda: [sys.executable, "-m", "bot.web"],
+        }[name]()
+
+    def _start(self, names: List[str]) -> None:
+        for name in names:
+            self.children.spawn(name, self._command(name), rasa_env(self.settings))
+        try:
+            self.children.wait_until_up({name: self._checks[name] for name in names}, on_up=lambda n: self._say(f"  {n} is up"))
+        except RuntimeError:
+            self.stop()
+            raise
 
     def start(self) -> "Assistant":
         # Unset secrets come from (or are generated into) the data folder; our tables are
@@ -147,47 +146,25 @@ class Assistant:
             raise RuntimeError(problem)
         upgrade_to_head(settings.transcripts_url)
         Path(settings.tracker_db).parent.mkdir(parents=True, exist_ok=True)
-        self._spawn("actions", actions_command(settings))
-        self._spawn("rasa", rasa_server_command(settings))
-        checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
+        self._checks = {"actions": settings.action_url.replace("/webhook", "/health"), "rasa": settings.rasa_url + "/"}
         if self.staff:
-            self._spawn("staff", [sys.executable, "-m", "bot.staff", "serve"])
-            checks["staff"] = settings.staff_url + "/login"
+            self._checks["staff"] = settings.staff_url + "/login"
         if self.web:
-            self._spawn("web", [sys.executable, "-m", "bot.web"])
-            checks["web"] = settings.web_url + "/health"
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        waiting = set(checks)
+            self._checks["web"] = settings.web_url + "/health"
         self._say("Starting the action server and the Rasa server (loading the model takes a little while)...")
-        while waiting:
-            for name in sorted(waiting):
-                if self.processes[name].poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"{name} exited at start-up; see {self.log_dir / (name + '.log')}:\n{self.tail(name)}")
-                if _answers(checks[name]):
-                    waiting.discard(name)
-                    self._say(f"  {name} is up")
-            if waiting and time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{', '.join(sorted(waiting))} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
-            time.sleep(0.5)
+        self._start(list(self._checks))
         return self
 
+    def restart(self, name: str) -> None:
+        """Stops one child (SIGTERM, as a deployment would) and starts it again."""
+        self.children.stop(name, timeout_s=30)
+        self._start([name])
+
     def tail(self, name: str, lines: int = 30) -> str:
-        path = self.log_dir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return self.children.tail(name, lines)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for name, process in self.processes.items():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        self.children.stop_all()
 
     def __enter__(self) -> "Assistant":
         return self.start()

@@ -11,6 +11,7 @@ number in an emergency. Counts live in this process (each Rasa server counts its
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -30,6 +31,11 @@ NOTICE = (
     "You're sending messages faster than I can read them, so I skipped this one. Please wait a "
     "minute and send it again. If this is an emergency, call {emergency_number} now."
 )
+
+# Characters no transcript database can keep, each replaced by U+FFFD: a lone UTF-16 surrogate
+# (valid JSON, "\ud83e", but not UTF-8: saving the tracker failed and Rasa fell back to memory,
+# so the message never reached the transcript) and NUL (PostgreSQL refuses it in text).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -77,6 +83,8 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
 
     async def handle(message: UserMessage) -> Any:
         if shared_limiter.get().allow(str(message.sender_id)):
+            if message.text:
+                message.text = _UNSTORABLE.sub("\ufffd", message.text)
             if not (message.text or "").strip():
                 message.text = message.text or ""
                 message.parse_data = empty_message_parse(message.text)

@@ -26,11 +26,17 @@ def _is_latin(ch: str) -> bool:
     return ch.isascii() or "LATIN" in unicodedata.name(ch, "")
 
 
+def other_script(text: str) -> bool:
+    """Most letters are not Latin (Arabic, Chinese, Cyrillic...): certainly not English."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(map(_is_latin, letters)) < len(letters) / 2
+
+
 def looks_english(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return True  # emoji, numbers, punctuation: nothing to say about the language
-    if sum(map(_is_latin, letters)) < len(letters) / 2:
+    if other_script(text):
         return False
     words = _WORDS.findall(text.lower())
     if len(words) < _MIN_WORDS:

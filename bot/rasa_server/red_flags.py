@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from ..nlp.language import other_script
 from ..triage.service import TriageService, shared_service
 
 logger = logging.getLogger(__name__)
@@ -89,4 +90,10 @@ class RedFlagDetector(GraphComponent):
             if found:
                 logger.info("red flag in message: rules=%s", found[0]["rules"])
                 message.set(ENTITIES, [*message.get(ENTITIES, []), *found], add_to_output=True)
+            elif other_script(text):
+                # Letters the classifier never saw: it guessed "affirm" for Chinese and Arabic, and a
+                # guessed yes to the emergency question gave a false emergency. Only other scripts:
+                # looks_english() is meant for a notice, and says no to "i'm diabetic".
+                message.set(INTENT, {"name": NO_WORDS_INTENT, "confidence": 1.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [{"name": NO_WORDS_INTENT, "confidence": 1.0}], add_to_output=True)
         return messages

@@ -121,21 +121,7 @@ def test_the_conversation_is_stored_in_the_sqlite_tracker_store(assistant):
     assert "user" in kinds and "bot" in kinds
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "🦵🦵 😱",
-        "رجلي مخدرة",
-        "my\u200b leg\u200b is numb\x07",
-        "<script>alert('x')</script> my leg is numb",
-        "'; DROP TABLE events; --",
-        "numb " * 20000,  # 100 KB
-    ],
-    ids=["emoji", "right-to-left", "zero-width", "html", "sql", "100KB"],
-)
-def test_odd_input_gets_a_reply_not_an_error(assistant, text):
-    reply = say(assistant, new_sender(), text)
-    assert reply and all(m.get("text") or m.get("custom") for m in reply)
+# Odd, hostile and repeated input: tests/e2e/test_bad_input.py.
 
 
 def test_an_emergency_sign_inside_a_very_long_message_is_found(assistant):

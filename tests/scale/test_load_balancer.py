@@ -15,7 +15,7 @@ from typing import List, Optional
 import pytest
 
 from bot.devservers import free_port
-from bot.serve import _answers
+from bot.processes import answers as _answers
 from bot.settings import PROJECT_ROOT, Settings
 
 from ..e2e.test_channel_parity import WidgetClient, rest_as_widget_sees_it
