@@ -54,6 +54,7 @@ class TranscriptWriter:
         self._engine = None
         self._sessions = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._retrier: Optional[threading.Thread] = None
 
     def _session_factory(self):
@@ -127,18 +128,33 @@ class TranscriptWriter:
         os.replace(temporary, self.status_path)
 
     def start_retrying(self, interval_s: float = RETRY_INTERVAL_S) -> None:
-        """A daemon thread that drains the spool while records wait, so a quiet period loses nothing."""
+        """The writer thread: drains the spool when asked (request_flush) and, while records
+        wait or the database is down, every interval_s, so a quiet period loses nothing."""
         def loop() -> None:
-            while not self._stop.wait(interval_s):
-                if self.spool.count() or self.state == DOWN:
+            while not self._stop.is_set():
+                asked = self._wake.wait(interval_s)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                if asked or self.spool.count() or self.state == DOWN:
                     self.flush()
 
-        self._retrier = threading.Thread(target=loop, name="transcript-retry", daemon=True)
+        self._retrier = threading.Thread(target=loop, name="transcript-writer", daemon=True)
         self._retrier.start()
+
+    def request_flush(self) -> None:
+        """Asks the writer thread to drain the spool now, without waiting for it: the records are
+        already durable in the spool, and the conversation need not wait for the database."""
+        if self._retrier is None:
+            self.flush()
+        else:
+            self._wake.set()
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._retrier is not None:
             self._retrier.join()
+            self.flush()  # what is left now, not at the next start
         if self._engine is not None:
             self._engine.dispose()

@@ -21,7 +21,7 @@ from bot.store.models import Conversation, Message
 from bot.store.records import pseudonym
 
 from ..store.conftest import TEST_PSEUDONYM_KEY
-from ..store.databases import free_port
+from ..store.databases import free_port, transcripts_written
 from .test_rest_conversation import MODEL
 
 EMERGENCY_START = "EMERGENCY: call"
@@ -80,6 +80,7 @@ def texts(reply: List[Dict[str, Any]]) -> List[str]:
 
 def stored(settings: Settings, sender: str) -> List[Tuple[str, str]]:
     """(speaker, text) of every transcript message of this sender, all sessions, in order."""
+    transcripts_written(settings.data_dir)
     engine = make_engine(settings.transcripts_url)
     try:
         with make_session_factory(engine)() as session:

@@ -26,6 +26,7 @@ from bot.store.records import pseudonym
 from bot.store.retention import erase
 
 from ..e2e.test_channel_parity import SCRIPT
+from ..store.databases import transcripts_written
 from ..e2e.test_rest_conversation import MODEL
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
@@ -72,6 +73,7 @@ def turn_shape(events: List[dict]) -> List[tuple]:
 
 
 def transcript_of(cluster, sender: str) -> List[Conversation]:
+    transcripts_written(cluster.base.data_dir)
     engine = make_engine(cluster.base.transcripts_url)
     try:
         with make_session_factory(engine)() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -63,3 +64,14 @@ class TestDatabase:
 
 
 DATABASE_KINDS: List[str] = ["sqlite", "postgresql"]
+
+
+def transcripts_written(data_dir: Path, timeout_s: float = 30.0) -> None:
+    """Waits until the Rasa servers' writer threads have copied every waiting transcript record
+    to the database (a reply does not wait for that). Returns after timeout_s regardless: a test
+    of the database being down reads what is there."""
+    from bot.store.spool import spools_in
+
+    deadline = time.monotonic() + timeout_s
+    while any(spool.count() for spool in spools_in(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.05)

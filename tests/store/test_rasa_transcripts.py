@@ -21,7 +21,7 @@ from bot.store.records import pseudonym
 
 from ..e2e.test_rest_conversation import say  # one REST client for the end-to-end tests
 from .conftest import TEST_PSEUDONYM_KEY
-from .databases import free_port
+from .databases import free_port, transcripts_written
 
 MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
@@ -40,6 +40,7 @@ def assistant(tmp_path_factory):
 
 
 def transcript_of(assistant, sender):
+    transcripts_written(assistant.settings.data_dir)
     engine = make_engine(assistant.settings.transcripts_url)
     try:
         with make_session_factory(engine)() as session:

@@ -216,3 +216,18 @@ def _two_message_tracker():
 def test_the_store_refuses_to_start_without_a_pseudonym_key(settings):
     with pytest.raises(SettingsError, match="PSEUDONYM_KEY"):
         TranscriptTrackerStore(settings=settings.__class__(data_dir=settings.data_dir), db=str(settings.tracker_db))
+
+
+def test_the_writer_thread_copies_each_save_at_once_without_the_reply_waiting(settings, database):
+    store = make_store(settings, retry_interval_s=3600)  # only request_flush can wake it in time
+    try:
+        tracker = new_tracker()
+        person_says(tracker, T0 + 1, "my left foot is numb")
+        assistant_says(tracker, T0 + 2, "Which leg is it?")
+        save(store, tracker)
+        deadline = time.monotonic() + 30
+        while store.writer.spool.count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stored_messages(settings.transcripts_url) == [("user", "my left foot is numb"), ("bot", "Which leg is it?")]
+    finally:
+        store.close()
