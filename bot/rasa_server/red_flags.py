@@ -21,11 +21,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from ..nlp.language import other_script
+from ..nlp.pipeline import DETAIL_CHARS, pieces
 from ..triage.service import TriageService, shared_service
 
 logger = logging.getLogger(__name__)
 
 RED_FLAG_ENTITY = "red_flag"
+FULL_TEXT = "full_text"  # the whole message, when NluTextLimit gave the classifiers only its start
 NO_WORDS_INTENT = "nlu_fallback"  # one of Rasa's own intents; data/rules/triage.yml answers it
 
 
@@ -49,6 +51,30 @@ def red_flag_entities(text: str, service: TriageService) -> List[Dict[str, Any]]
         entities.append({"entity": RED_FLAG_ENTITY, "value": decision.rules[0].id, "extractor": RedFlagDetector.__name__,
                          "confidence_entity": 1.0, "rules": [rule.id for rule in decision.rules]})
     return entities
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class NluTextLimit(GraphComponent):
+    """First in the pipeline: Rasa's featurizers slow down badly on very long text (a 100 KB
+    message took over 40 s, stalling every conversation), so they get the message's first
+    DETAIL_CHARS, cut between sentences. RedFlagDetector still reads all of it."""
+
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "NluTextLimit":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if len(text) > DETAIL_CHARS:
+                message.set(FULL_TEXT, text)
+                message.set(TEXT, pieces(text, DETAIL_CHARS)[0])
+        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -77,7 +103,7 @@ class RedFlagDetector(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = message.get(TEXT) or ""
+            text = message.get(FULL_TEXT) or message.get(TEXT) or ""
             if not any(ch.isalnum() for ch in text):
                 message.set(INTENT, {"name": NO_WORDS_INTENT, "confidence": 1.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [{"name": NO_WORDS_INTENT, "confidence": 1.0}], add_to_output=True)
