@@ -16,17 +16,15 @@ import uuid
 from typing import Dict, List
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy import text
 
 from bot.store.database import make_engine, make_session_factory
 from bot.store.lock_store import SharedRedisLockStore
-from bot.store.models import Conversation, Message
-from bot.store.records import pseudonym
+from bot.store.models import Conversation
 from bot.store.retention import erase
 
 from ..e2e.test_channel_parity import SCRIPT
-from ..store.databases import transcripts_written
+from ..store.databases import stored_conversations
 from ..e2e.test_rest_conversation import MODEL
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
@@ -73,18 +71,7 @@ def turn_shape(events: List[dict]) -> List[tuple]:
 
 
 def transcript_of(cluster, sender: str) -> List[Conversation]:
-    transcripts_written(cluster.base.data_dir)
-    engine = make_engine(cluster.base.transcripts_url)
-    try:
-        with make_session_factory(engine)() as session:
-            query = (
-                select(Conversation)
-                .where(Conversation.sender == pseudonym(cluster.base.pseudonym_key, sender))
-                .options(selectinload(Conversation.messages).selectinload(Message.decision))
-            )
-            return session.scalars(query).all()
-    finally:
-        engine.dispose()
+    return stored_conversations(cluster.base, sender)
 
 
 def rows(conversation: Conversation) -> List[tuple]:

@@ -75,3 +75,26 @@ def transcripts_written(data_dir: Path, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while any(spool.count() for spool in spools_in(data_dir)) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def stored_conversations(settings, sender: str, pseudonym_key: Optional[str] = None) -> list:
+    """The sender's transcripts, with their messages and decisions, once the writer has caught up."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from bot.store.database import make_engine, make_session_factory
+    from bot.store.models import Conversation, Message
+    from bot.store.records import pseudonym
+
+    transcripts_written(settings.data_dir)
+    engine = make_engine(settings.transcripts_url)
+    try:
+        with make_session_factory(engine)() as session:
+            query = (
+                select(Conversation)
+                .where(Conversation.sender == pseudonym(pseudonym_key or settings.pseudonym_key, sender))
+                .options(selectinload(Conversation.messages).selectinload(Message.decision))
+            )
+            return session.scalars(query).all()
+    finally:
+        engine.dispose()

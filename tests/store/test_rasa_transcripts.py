@@ -10,18 +10,13 @@ import urllib.request
 import uuid
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from bot.serve import Assistant, rasa_env
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store.database import make_engine, make_session_factory
-from bot.store.models import Conversation, Message
-from bot.store.records import pseudonym
 
 from ..e2e.test_rest_conversation import say  # one REST client for the end-to-end tests
 from .conftest import TEST_PSEUDONYM_KEY
-from .databases import free_port, transcripts_written
+from .databases import free_port, stored_conversations
 
 MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model: run `make train` (make test does)")
@@ -40,18 +35,7 @@ def assistant(tmp_path_factory):
 
 
 def transcript_of(assistant, sender):
-    transcripts_written(assistant.settings.data_dir)
-    engine = make_engine(assistant.settings.transcripts_url)
-    try:
-        with make_session_factory(engine)() as session:
-            query = (
-                select(Conversation)
-                .where(Conversation.sender == pseudonym(TEST_PSEUDONYM_KEY, sender))
-                .options(selectinload(Conversation.messages).selectinload(Message.decision))
-            )
-            return session.scalars(query).all()
-    finally:
-        engine.dispose()
+    return stored_conversations(assistant.settings, sender, TEST_PSEUDONYM_KEY)
 
 
 def test_a_rest_conversation_is_stored_as_a_complete_transcript(assistant):
