@@ -3,10 +3,11 @@
 - An empty or whitespace-only message is passed on as ``nlu_fallback`` without NLU: Rasa's
   classifiers fail on a message with no words, and the person would get no answer at all.
   The triage action then asks them to type something.
-- A per-sender rate limit. A person types a few messages a minute; a script can send hundreds a second and tie up the
-triage for everyone. Past RATE_LIMIT_PER_MINUTE messages in the last minute, a sender's
-message is not processed: they get a short notice, which still says to call the emergency
-number in an emergency. Counts live in this process (each Rasa server counts its own).
+- A per-sender rate limit. A person types a few messages a minute; a script can send hundreds
+  a second and tie up the triage for everyone. Past RATE_LIMIT_PER_MINUTE messages in the last
+  minute, a sender's message is not processed: they get a short notice, which still says to
+  call the emergency number in an emergency. Counts live in this process (each Rasa server
+  counts its own).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections import OrderedDict, deque
 from typing import Any, Awaitable, Callable, Deque
 
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 
 from ..lazy import Lazy
@@ -70,11 +72,9 @@ def _limiter() -> SenderRateLimiter:
 shared_limiter = Lazy(_limiter)
 
 
-EMPTY_MESSAGE_INTENT = "nlu_fallback"  # Rasa's own; data/rules/triage.yml answers it with the triage action
-
-
 def empty_message_parse(text: str) -> dict:
-    intent = {"name": EMPTY_MESSAGE_INTENT, "confidence": 1.0}
+    """Rasa's own nlu_fallback, certain: data/rules/triage.yml answers it with the triage action."""
+    intent = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}
     return {TEXT: text, INTENT: intent, INTENT_RANKING_KEY: [intent], ENTITIES: []}
 
 

@@ -16,6 +16,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -28,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 RED_FLAG_ENTITY = "red_flag"
 FULL_TEXT = "full_text"  # the whole message, when NluTextLimit gave the classifiers only its start
-NO_WORDS_INTENT = "nlu_fallback"  # one of Rasa's own intents; data/rules/triage.yml answers it
 
 
 def red_flag_entities(text: str, service: TriageService) -> List[Dict[str, Any]]:
@@ -36,21 +36,31 @@ def red_flag_entities(text: str, service: TriageService) -> List[Dict[str, Any]]
     decision = service.assess(text)
     if not decision.is_emergency:
         return []
+    rules = [rule.id for rule in decision.rules]
+
+    def entity(value: str) -> Dict[str, Any]:
+        return {"entity": RED_FLAG_ENTITY, "value": value, "extractor": RedFlagDetector.__name__,
+                "confidence_entity": 1.0, "rules": rules}
+
     lowered = text.lower()
     entities = []
     for finding in decision.findings:
         if not (finding.is_present and finding.category == "red_flag"):
             continue
-        entity = {"entity": RED_FLAG_ENTITY, "value": finding.text, "extractor": RedFlagDetector.__name__,
-                  "confidence_entity": 1.0, "rules": [rule.id for rule in decision.rules]}
+        found = entity(finding.text)
         start = lowered.find(finding.text.lower())
         if start >= 0:
-            entity.update(start=start, end=start + len(finding.text))
-        entities.append(entity)
-    if not entities:  # an emergency rule on facts that are not red-flag phrases still counts
-        entities.append({"entity": RED_FLAG_ENTITY, "value": decision.rules[0].id, "extractor": RedFlagDetector.__name__,
-                         "confidence_entity": 1.0, "rules": [rule.id for rule in decision.rules]})
-    return entities
+            found.update(start=start, end=start + len(finding.text))
+        entities.append(found)
+    # An emergency rule on facts that are not red-flag phrases still counts.
+    return entities or [entity(rules[0])]
+
+
+def mark_not_understood(message: Message) -> None:
+    """Rasa's own nlu_fallback, certain: data/rules/triage.yml answers it with the triage action."""
+    intent = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}
+    message.set(INTENT, intent, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -105,8 +115,7 @@ class RedFlagDetector(GraphComponent):
         for message in messages:
             text = message.get(FULL_TEXT) or message.get(TEXT) or ""
             if not any(ch.isalnum() for ch in text):
-                message.set(INTENT, {"name": NO_WORDS_INTENT, "confidence": 1.0}, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [{"name": NO_WORDS_INTENT, "confidence": 1.0}], add_to_output=True)
+                mark_not_understood(message)
                 continue
             try:
                 found = red_flag_entities(text, self.service)
@@ -120,6 +129,5 @@ class RedFlagDetector(GraphComponent):
                 # Letters the classifier never saw: it guessed "affirm" for Chinese and Arabic, and a
                 # guessed yes to the emergency question gave a false emergency. Only other scripts:
                 # looks_english() is meant for a notice, and says no to "i'm diabetic".
-                message.set(INTENT, {"name": NO_WORDS_INTENT, "confidence": 1.0}, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [{"name": NO_WORDS_INTENT, "confidence": 1.0}], add_to_output=True)
+                mark_not_understood(message)
         return messages
