@@ -6,8 +6,9 @@
 - A per-sender rate limit. A person types a few messages a minute; a script can send hundreds
   a second and tie up the triage for everyone. Past RATE_LIMIT_PER_MINUTE messages in the last
   minute, a sender's message is not processed: they get a short notice, which still says to
-  call the emergency number in an emergency. Counts live in this process (each Rasa server
-  counts its own).
+  call the emergency number in an emergency. The emergency criteria come first here too: a
+  message that meets one on its own is always processed. Counts live in this process (each
+  Rasa server counts its own).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 
 from ..lazy import Lazy
 from ..settings import Settings
+from ..triage.service import shared_service
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +80,15 @@ def empty_message_parse(text: str) -> dict:
     return {TEXT: text, INTENT: intent, INTENT_RANKING_KEY: [intent], ENTITIES: []}
 
 
+def _is_emergency(text: str) -> bool:
+    return bool(text) and shared_service().assess(text).is_emergency
+
+
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
     """``on_new_message`` behind the per-sender rate limit, with empty messages made answerable."""
 
     async def handle(message: UserMessage) -> Any:
-        if shared_limiter.get().allow(str(message.sender_id)):
+        if shared_limiter.get().allow(str(message.sender_id)) or _is_emergency(message.text):
             if message.text:
                 message.text = _UNSTORABLE.sub("\ufffd", message.text)
             if not (message.text or "").strip():

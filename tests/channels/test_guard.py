@@ -65,3 +65,9 @@ def test_an_empty_message_reaches_rasa_as_nlu_fallback_without_nlu():
     seen, _ = run_guarded(["", "  \n\t", "my leg"], limit=10)
     assert [parse["intent"]["name"] if parse else None for _, parse in seen] == ["nlu_fallback", "nlu_fallback", None]
     assert seen[1][0] == ""  # Rasa's UserMessage strips the text
+
+
+def test_over_the_limit_an_emergency_sign_is_still_processed():
+    seen, outputs = run_guarded(["one", "two", "three", "and now I can't control my bladder"], limit=2)
+    assert [text for text, _ in seen] == ["one", "two", "and now I can't control my bladder"]
+    assert outputs[3] == []  # no rate-limit notice: Rasa answers it with the emergency advice
