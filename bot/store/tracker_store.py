@@ -32,7 +32,7 @@ class TranscriptTrackerStore(SQLTrackerStore):
         domain: Optional[Domain] = None,
         event_broker: Any = None,
         settings: Optional[Settings] = None,
-        retry_interval_s: Optional[float] = None,  # 0: no retry thread (tests flush by hand)
+        retry_interval_s: Optional[float] = None,  # 0: no writer thread: each save writes at once (tests)
         **kwargs: Any,
     ) -> None:
         self.settings = settings or Settings.from_env()
@@ -49,7 +49,7 @@ class TranscriptTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
         self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)
         if retry_interval_s != 0:
-            self.writer.start_retrying(retry_interval_s or RETRY_INTERVAL_S)
+            self.writer.start_writer_thread(retry_interval_s or RETRY_INTERVAL_S)
         waiting = self.writer.spool.count()
         if waiting:
             logger.warning("%d transcript record(s) waiting from an earlier run; writing them now", waiting)

@@ -50,7 +50,7 @@ class TranscriptWriter:
         self.spool = Spool(spool_path)
         self.status_path = status_path_for(spool_path)
         self.state: Optional[str] = None  # unknown until the first attempt
-        self._lock = threading.Lock()  # the retry thread and the Rasa server's saves
+        self._lock = threading.Lock()  # the writer thread, and the flushes at start-up and close
         self._engine = None
         self._sessions = None
         self._stop = threading.Event()
@@ -127,7 +127,7 @@ class TranscriptWriter:
         temporary.write_text(json.dumps(status), encoding="utf-8")
         os.replace(temporary, self.status_path)
 
-    def start_retrying(self, interval_s: float = RETRY_INTERVAL_S) -> None:
+    def start_writer_thread(self, interval_s: float = RETRY_INTERVAL_S) -> None:
         """The writer thread: drains the spool when asked (request_flush) and, while records
         wait or the database is down, every interval_s, so a quiet period loses nothing."""
         def loop() -> None:
