@@ -82,9 +82,10 @@ system-deps: ## Install the Debian packages the tests use (Chromium, chromedrive
 migrate: install ## Upgrade the transcript database (DATABASE_URL, default SQLite in var/) to the newest schema
 	$(PY) -m bot.store migrate
 
-eval: install ## Score the triage engine on the vignettes: recall, false emergencies, level accuracy
+eval: install ## Score the triage on the vignettes and on the blind sets (first run beside now): recall, false emergencies, level accuracy
 	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
 	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m bot.triage.evaluate tests/data/vignettes_holdout.yml; fi
+	@echo; $(PY) -m bot.triage.evaluate --blind
 
 bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -15,6 +15,7 @@ import sys
 from typing import List, Optional
 
 from .local_secrets import with_local_secrets
+from .processes import keep_files_private
 from .serve import actions_command, rasa_env, rasa_server_command
 from .settings import PROJECT_ROOT, Settings
 
@@ -26,6 +27,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Secrets from the environment (or, on one machine, the data folder's); never made here, because
     # every server must use the same PSEUDONYM_KEY.
     settings = with_local_secrets(Settings.from_env(), create=False)
+    keep_files_private(settings.data_dir)
     command = rasa_server_command(settings) if args.process == "rasa" else actions_command(settings)
     os.chdir(PROJECT_ROOT)
     sys.stdout.flush()

@@ -2,7 +2,8 @@
 
 Runs Rasa's action server and Rasa's own server as child processes, with the
 environment built from ``bot.settings``, waits until both answer, prints what runs
-where, and stops both cleanly on Ctrl-C or SIGTERM. ``python -m bot.serve rasa ARGS``
+where, starts again any child that dies (with a back-off, bot.processes.Supervisor), and
+stops them all cleanly on Ctrl-C or SIGTERM. ``python -m bot.serve rasa ARGS``
 runs any other Rasa command with the same environment (``make test`` uses it).
 """
 from __future__ import annotations
@@ -18,10 +19,13 @@ from typing import Dict, List, Optional
 
 from .channels.credentials import write_credentials
 from .local_secrets import production_secrets_error, with_local_secrets
-from .processes import ChildProcesses
+from .processes import STATUS_FILE, ChildProcesses, Supervisor, keep_files_private
 from .settings import PROJECT_ROOT, Settings
 from .store.endpoints import write_endpoints
 from .store.migrate import redacted, upgrade_to_head
+
+
+SUPERVISE_EVERY_S = 0.5  # how soon a dead child is noticed
 
 
 def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -49,6 +53,9 @@ def rasa_env(settings: Settings, base: Optional[Dict[str, str]] = None) -> Dict[
         EMERGENCY_NUMBER=settings.emergency_number,
         ACTION_TIMEOUT_S=str(int(settings.action_timeout_s)),
         RATE_LIMIT_PER_MINUTE=str(settings.rate_limit_per_minute),
+        MAX_REQUEST_BYTES=str(settings.max_request_bytes),
+        CONCURRENT_MESSAGES=str(settings.concurrent_messages),
+        BUSY_AFTER_S=str(int(settings.busy_after_s)),
         APP_ENV=settings.app_env,  # the children apply the same production rules
         STAFF_SECURE_COOKIES=str(settings.staff_secure_cookies).lower(),
     )
@@ -192,6 +199,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
                                              else "off (set SLACK_TOKEN, SLACK_SIGNING_SECRET)"),
             f"  Health of every part    {settings.rasa_url}/webhooks/health/",
             f"  Logs                    {log_dir}",
+            f"  Restarts                {Path(settings.data_dir).resolve() / STATUS_FILE} (a child that dies is started again)",
             "Try:",
             f"  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",
             "       -d '{\"sender\": \"me\", \"message\": \"my left foot has been numb for three weeks\"}'",
@@ -201,18 +209,18 @@ def banner(settings: Settings, log_dir: Path) -> str:
 
 
 def run_forever(settings: Settings) -> int:
+    """`make run`: everything up, then a child that dies is started again (bot.processes.Supervisor)."""
     assistant = Assistant(settings, staff=True, web=True)
+    supervisor: Optional[Supervisor] = None
     stop_requested = []
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     try:
         assistant.start()
+        supervisor = Supervisor(assistant.children, Path(assistant.settings.data_dir) / STATUS_FILE)
         print(banner(assistant.settings, assistant.log_dir), flush=True)
         while not stop_requested:
-            for name, process in assistant.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} stopped unexpectedly; see {assistant.log_dir / (name + '.log')}", file=sys.stderr)
-                    return 1
-            time.sleep(1)
+            supervisor.step()
+            time.sleep(SUPERVISE_EVERY_S)
     except KeyboardInterrupt:
         pass
     except RuntimeError as error:
@@ -221,6 +229,8 @@ def run_forever(settings: Settings) -> int:
     finally:
         print("\nStopping...", flush=True)
         assistant.stop()
+        if supervisor:
+            supervisor.remove_status()
         print("Stopped.", flush=True)
     return 0
 
@@ -231,6 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("rasa_args", nargs=argparse.REMAINDER, help="with 'rasa': the Rasa command to run")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    keep_files_private(settings.data_dir)
     if args.command == "rasa":
         # Reads the data folder's secrets but never makes them: only `make run` does that.
         settings = with_local_secrets(settings, create=False)

@@ -152,6 +152,9 @@ class Settings:
     action_timeout_s: float = 10.0  # Rasa's own default is 300 s
     rate_limit_per_minute: int = 60  # messages one sender may send in a minute
     rasa_api_token: Optional[str] = field(default=None, repr=False)  # unset: Rasa's HTTP API is off
+    max_request_bytes: int = 256 * 1024  # a REST or socket.io body; larger gets HTTP 413
+    concurrent_messages: int = 4  # messages in the Rasa server at once; the others wait their turn
+    busy_after_s: float = 3.0  # a message still waiting then gets the "busy" answer
     # APP_ENV=production: secrets only from the environment (none generated or read from the
     # data folder), nothing starts without them, and the staff cookie is Secure.
     app_env: str = "development"
@@ -202,6 +205,9 @@ class Settings:
             action_timeout_s=float(_whole_number(env, "ACTION_TIMEOUT_S", int(cls.action_timeout_s))),
             rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             rasa_api_token=_secret(env, "RASA_API_TOKEN"),
+            max_request_bytes=_whole_number(env, "MAX_REQUEST_BYTES", cls.max_request_bytes),
+            concurrent_messages=_whole_number(env, "CONCURRENT_MESSAGES", cls.concurrent_messages),
+            busy_after_s=float(_whole_number(env, "BUSY_AFTER_S", int(cls.busy_after_s))),
             app_env=_app_env(env),
             staff_secure_cookies=_secure_cookies(env),
             tracker_store_url=env.get("TRACKER_STORE_URL", "").strip() or None,

@@ -1,45 +1,47 @@
 """What every channel (REST, socket.io, Telegram, Slack) does before Rasa sees a message.
 
-- An empty or whitespace-only message is passed on as ``nlu_fallback`` without NLU: Rasa's
-  classifiers fail on a message with no words, and the person would get no answer at all.
-  The triage action then asks them to type something.
-- A per-sender rate limit. A person types a few messages a minute; a script can send hundreds
-  a second and tie up the triage for everyone. Past RATE_LIMIT_PER_MINUTE messages in the last
-  minute, a sender's message is not processed: they get a short notice, which still says to
-  call the emergency number in an emergency. The emergency criteria come first here too: a
-  message that meets one on its own is always processed. Counts live in this process (each
-  Rasa server counts its own).
+In this order:
+1. The sender id, text and metadata are cleaned (bot/channels/edge.py).
+2. The emergency criteria are applied to the message, in a worker thread: a long message must not
+   hold up everyone else's conversation on the event loop. The decision is remembered by the
+   triage service, so the Rasa server's red-flag component reuses it instead of deciding again.
+3. A per-sender rate limit. A person types a few messages a minute; a script can send hundreds a
+   second. Past RATE_LIMIT_PER_MINUTE in the last minute, a message gets a short notice that
+   still gives the emergency number, and is not processed.
+4. Admission. One sender's messages go to Rasa one at a time, in order (Rasa's own lock store
+   would make them poll once a second), and at most CONCURRENT_MESSAGES messages are in Rasa at
+   once. A message that cannot get in within BUSY_AFTER_S gets a short "busy" answer with the
+   emergency number, rather than waiting into the action server's time-out.
+   A message that meets an emergency criterion skips 3 and 4's limit: it is always processed.
+5. An empty message is passed on as ``nlu_fallback`` without NLU (Rasa's classifiers fail on a
+   message with no words); anything that goes wrong inside Rasa is answered with the
+   technical-problem message, never silence, and logged without the text.
+Counts live in this process (each Rasa server counts its own).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Any, Awaitable, Callable, Deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 
+from ..dialogue.replies import say
 from ..lazy import Lazy
 from ..settings import Settings
 from ..triage.service import shared_service
+from .edge import BadRequest, clean_metadata, clean_sender, clean_text
 
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 60.0
 MAX_SENDERS = 100_000  # the least recently seen senders are forgotten first: memory stays bounded
-NOTICE = (
-    "You're sending messages faster than I can read them, so I skipped this one. Please wait a "
-    "minute and send it again. If this is an emergency, call {emergency_number} now."
-)
-
-# Characters no transcript database can keep, each replaced by U+FFFD: a lone UTF-16 surrogate
-# (valid JSON, "\ud83e", but not UTF-8: saving the tracker failed and Rasa fell back to memory,
-# so the message never reached the transcript) and NUL (PostgreSQL refuses it in text).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -67,11 +69,77 @@ class SenderRateLimiter:
             return allowed
 
 
+class Admission:
+    """One message per sender at a time, in arrival order, and at most ``limit`` in Rasa at once;
+    ``enter`` says False when no place came free within ``wait_s``."""
+
+    def __init__(self, limit: int, wait_s: float) -> None:
+        self.limit = limit
+        self.wait_s = wait_s
+        self.in_flight = 0
+        self._senders: Dict[str, List[Any]] = {}  # sender -> [asyncio.Lock, messages holding or awaiting it]
+        self._freed: Optional[asyncio.Event] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def _bind(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # asyncio primitives belong to one loop (tests run several)
+            self._loop, self._freed, self._senders, self.in_flight = loop, asyncio.Event(), {}, 0
+        return self._freed
+
+    async def _place(self, urgent: bool) -> bool:
+        freed = self._bind()
+        deadline = self._loop.time() + self.wait_s
+        while self.in_flight >= self.limit and not urgent:
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                return False
+            freed.clear()
+            try:
+                await asyncio.wait_for(freed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+        self.in_flight += 1
+        return True
+
+    def _leave(self) -> None:
+        self.in_flight -= 1
+        self._freed.set()
+
+    async def run(self, sender: str, urgent: bool, work: Callable[[], Awaitable[Any]]) -> bool:
+        """Runs ``work`` when admitted; False when it was not (busy)."""
+        self._bind()
+        entry = self._senders.setdefault(sender, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:  # this sender's earlier messages first
+                if not await self._place(urgent):
+                    return False
+                try:
+                    await work()
+                finally:
+                    self._leave()
+                return True
+        finally:
+            entry[1] -= 1
+            if not entry[1] and self._senders.get(sender) is entry:
+                del self._senders[sender]
+
+
 def _limiter() -> SenderRateLimiter:
     return SenderRateLimiter(Settings.from_env().rate_limit_per_minute)
 
 
+def _admission() -> Admission:
+    settings = Settings.from_env()
+    return Admission(settings.concurrent_messages, settings.busy_after_s)
+
+
 shared_limiter = Lazy(_limiter)
+shared_admission = Lazy(_admission)
+# One thread: the language pipeline is called from one thread at a time anyway (the GIL), and
+# the triage service keeps it that way.
+_triage_thread = Lazy(lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage"))
 
 
 def empty_message_parse(text: str) -> dict:
@@ -80,24 +148,59 @@ def empty_message_parse(text: str) -> dict:
     return {TEXT: text, INTENT: intent, INTENT_RANKING_KEY: [intent], ENTITIES: []}
 
 
-def _is_emergency(text: str) -> bool:
-    return bool(text) and shared_service().assess(text).is_emergency
+async def is_emergency(text: str) -> bool:
+    """The emergency criteria on this message, off the event loop. A failure here is not a
+    verdict: the Rasa server's red-flag component and the triage action check again."""
+    if not text:
+        return False
+    loop = asyncio.get_running_loop()
+    try:
+        decision = await loop.run_in_executor(_triage_thread.get(), shared_service().assess, text)
+    except Exception:
+        logger.exception("emergency check in the guard failed; Rasa's red-flag component checks this message")
+        return False
+    return decision.is_emergency
+
+
+async def answer(message: UserMessage, key: str) -> None:
+    await message.output_channel.send_text_message(message.sender_id, say(key, Settings.from_env().emergency_number).text)
+
+
+def clean(message: UserMessage) -> None:
+    """The message as Rasa may see it (bot/channels/edge.py); BadRequest for a sender id we cannot use."""
+    message.sender_id = clean_sender(message.sender_id)
+    message.text = clean_text(message.text)
+    message.metadata = clean_metadata(message.metadata)
 
 
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
-    """``on_new_message`` behind the per-sender rate limit, with empty messages made answerable."""
+    """``on_new_message`` behind the checks above."""
+
+    async def into_rasa(message: UserMessage) -> None:
+        if not message.text:
+            message.parse_data = empty_message_parse(message.text)
+        try:
+            await on_new_message(message)
+        except Exception as error:  # never silence; the text stays out of the log
+            logger.error("channel %s: the message could not be handled (%s)", message.input_channel, type(error).__name__,
+                         exc_info=logger.isEnabledFor(logging.DEBUG))
+            await answer(message, "technical_problem")
 
     async def handle(message: UserMessage) -> Any:
-        if shared_limiter.get().allow(str(message.sender_id)) or _is_emergency(message.text):
-            if message.text:
-                message.text = _UNSTORABLE.sub("\ufffd", message.text)
-            if not (message.text or "").strip():
-                message.text = message.text or ""
-                message.parse_data = empty_message_parse(message.text)
-            return await on_new_message(message)
-        logger.warning("rate limit: a message from channel %s was not processed", message.input_channel)
-        number = Settings.from_env().emergency_number
-        await message.output_channel.send_text_message(message.sender_id, NOTICE.format(emergency_number=number))
+        try:
+            clean(message)
+        except BadRequest as error:
+            logger.warning("channel %s: a message was refused: %s", message.input_channel, error.reason)
+            await answer(message, "unreadable")
+            return None
+        urgent = await is_emergency(message.text)
+        if not (shared_limiter.get().allow(message.sender_id) or urgent):
+            logger.warning("rate limit: a message from channel %s was not processed", message.input_channel)
+            await answer(message, "rate_limited")
+            return None
+        if not await shared_admission.get().run(message.sender_id, urgent, lambda: into_rasa(message)):
+            logger.warning("busy: a message from channel %s was not processed in time", message.input_channel)
+            await answer(message, "busy")
         return None
 
     return handle

@@ -3,18 +3,22 @@
 Reports the Rasa server itself (answering, model loaded), the action server, Rasa's tracker
 store and the transcript database, each with ok true or false; the status is 200 when all are
 ok and 503 otherwise, for a monitor to poll. Counts and states only: no conversation content.
+Under `make run` also the supervisor's restarts per child (from its status file in the data folder).
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Text
+import os
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from ..processes import STATUS_FILE
 from ..settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,12 +59,42 @@ async def _transcripts(settings: Settings) -> Dict[str, Any]:
     return {"ok": report["ok"], "database": report["database"], "waiting": report["waiting"], "refused": report["refused"]}
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        pass
+    return True
+
+
+def _supervisor(settings: Settings) -> Optional[Dict[str, Any]]:
+    """None when no supervisor runs: no status file (Rasa started otherwise), or one left by a dead supervisor."""
+    try:
+        status = json.loads((settings.data_dir / STATUS_FILE).read_text())
+        if not _alive(int(status["supervisor_pid"])):
+            return None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:  # written atomically, so not a half-written file
+        return {"ok": False, "error": type(error).__name__}
+    children = {
+        name: {key: child.get(key) for key in ("state", "restarts", "last_exit_code", "last_restart_at")}
+        for name, child in status.get("children", {}).items()
+    }
+    return {"ok": all(child["state"] == "running" for child in children.values()), "children": children}
+
+
 async def health_report(agent: Any, settings: Settings) -> Dict[str, Any]:
     model_loaded = bool(agent is not None and agent.is_ready())
     parts: Dict[str, Any] = {"rasa_server": {"ok": model_loaded, "model_loaded": model_loaded}}
     parts["action_server"], parts["tracker_store"], parts["transcripts"] = await asyncio.gather(
         _action_server(agent, settings), _tracker_store(agent), _transcripts(settings)
     )
+    supervisor = _supervisor(settings)
+    if supervisor is not None:
+        parts["supervisor"] = supervisor
     return {"ok": all(part["ok"] for part in parts.values()), "parts": parts}
 
 

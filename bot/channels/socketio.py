@@ -5,17 +5,27 @@ accepts a connection from a page on any origin. Ours passes the allowed origins 
 ``bot.settings`` (``ALLOWED_ORIGINS``), so engine.io refuses every other origin, the
 WebSocket upgrade included. Its output channel also sends the triage payload as data the
 widget can take (Rasa's emits it as keyword arguments, which reach the browser as nothing),
-and marks the text of an emergency reply with a CSS class so that it stands out.
+and marks the text of an emergency reply with a CSS class so that it stands out, from the
+decision in the reply's payload (never from its wording).
+
+Events are checked before Rasa's handlers see them (bot/channels/edge.py): a session id that no
+database can store is replaced by a new one, a ``user_uttered`` that is not an object with a
+text message and a usable session id is answered with a short "could not read" message (Rasa's
+handler ignored it or failed), and a socket.io message larger than MAX_REQUEST_BYTES is refused
+by engine.io.
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from ..dialogue.replies import say
 from ..settings import Settings
+from .edge import BadRequest, clean_sender
 from .guard import guarded
 
 EMERGENCY_CLASS = "triage-emergency"
@@ -36,8 +46,7 @@ class WidgetOutput(SocketIOOutput):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         # Rasa sends a message's text (and buttons) first and its custom payload after, one call each.
-        # The Rasa server's own emergency reply (utter_emergency) carries no payload, only its opening.
-        self._emergency = triage_level(message) == "emergency" or str(message.get("text") or "").startswith("EMERGENCY:")
+        self._emergency = triage_level(message) == "emergency"
         try:
             await super().send_response(recipient_id, message)
         finally:
@@ -80,4 +89,46 @@ class WidgetSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(answer_through_widget_output)
         # engine.io checks the Origin header of every request against this list (an empty list means any).
         self.sio.eio.cors_allowed_origins = list(self.allowed_origins) or None
+        self.sio.eio.max_http_buffer_size = Settings.from_env().max_request_bytes
+        self._check_events_first()
         return blueprint
+
+    def _check_events_first(self) -> None:
+        """Puts the edge checks in front of the handlers Rasa's blueprint registered."""
+        handlers = self.sio.handlers[self.namespace or "/"]
+        rasa_session_request, rasa_user_message = handlers["session_request"], handlers[self.user_message_evt]
+
+        async def session_request(sid: Text, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            try:
+                session_id = clean_sender(data.get("session_id"))
+            except BadRequest:  # none, or one we cannot use: a new one, as Rasa does for none
+                session_id = uuid.uuid4().hex
+            await rasa_session_request(sid, {"session_id": session_id})
+
+        async def user_message(sid: Text, data: Any) -> None:
+            try:
+                checked = self._checked_message(sid, data)
+            except BadRequest:
+                number = Settings.from_env().emergency_number
+                await self.sio.emit(self.bot_message_evt, {"text": say("unreadable", number).text}, room=sid)
+                return
+            await rasa_user_message(sid, checked)
+
+        handlers["session_request"], handlers[self.user_message_evt] = session_request, user_message
+
+    def _checked_message(self, sid: Text, data: Any) -> Dict[str, Any]:
+        """Only the fields Rasa's handler reads, of the right types; the guard cleans their content."""
+        if not isinstance(data, dict):
+            raise BadRequest("the event must be an object")
+        text = data.get("message")
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise BadRequest("'message' must be a string")
+        checked = {"message": text, self.metadata_key: data.get(self.metadata_key)}
+        if not isinstance(checked[self.metadata_key], dict):
+            checked[self.metadata_key] = {}  # Rasa's handler would json.loads a string, and fail on a bad one
+        if self.session_persistence:
+            checked["session_id"] = clean_sender(data.get("session_id"))
+        return checked

@@ -7,6 +7,9 @@
   before Rasa sees it, so it leaves no trace.
 - Registering the webhook at start-up (``setWebhook``, with the secret) may fail: it is logged and the
   server starts anyway (Rasa's raises and the whole server stops).
+- An update Rasa's handler cannot read (no text or location message, no button tap with its data: someone
+  blocked the bot, an edit, a channel post, not even JSON) is acknowledged with 200 and ignored, after
+  the secret check; Rasa's answers 500 to most of them, and Telegram then retries.
 - Quick replies are an inline keyboard (Rasa's default); a tap comes back as the button's title.
 Enabled by bot/serve.py when the settings have a token, a webhook secret and the bot's username.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -22,6 +26,7 @@ from aiogram.bot.api import Methods, TelegramAPIServer
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from ..settings import Settings
@@ -29,6 +34,31 @@ from .guard import guarded
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _has_chat(message: Any) -> bool:
+    chat = message.get("chat") if isinstance(message, dict) else None
+    return isinstance(chat, dict) and type(chat.get("id")) is int  # Telegram's chat ids are integers
+
+
+def is_for_rasa(update: Any) -> bool:
+    """Whether Rasa's webhook handler can read ``update`` (the JSON it gets): a message with text or a
+    location, or a button tap with its data and message. It assumes one of those and raises on the rest;
+    an edited message it would answer as if new."""
+    if isinstance(update, str):  # Rasa's handler also takes a JSON string holding the update
+        try:
+            update = json.loads(update)
+        except ValueError:
+            return False
+    if not isinstance(update, dict):
+        return False
+    query = update.get("callback_query")
+    if query is not None:  # Rasa's order: a button tap first
+        return isinstance(query, dict) and isinstance(query.get("data"), str) and _has_chat(query.get("message"))
+    message = update.get("message")
+    if update.get("edited_message") is not None or not _has_chat(message):
+        return False
+    return isinstance(message.get("text"), str) or isinstance(message.get("location"), dict)
 
 
 class TriageTelegramOutput(TelegramOutput):
@@ -72,12 +102,20 @@ class TriageTelegramInput(TelegramInput):
         blueprint = super().blueprint(guarded(on_new_message))
 
         @blueprint.middleware("request")
-        async def require_the_secret(request: Request) -> Optional[response.HTTPResponse]:
+        async def check_the_update(request: Request) -> Optional[response.HTTPResponse]:
             if request.method == "POST" and not hmac.compare_digest(
                 request.headers.get(SECRET_HEADER, "").encode(), self.secret.encode()
             ):
                 logger.warning("Telegram: an update without the right secret token was refused")
                 return response.text("forbidden", status=403)
+            if request.method == "POST" and request.path.rstrip("/").endswith("/webhook"):
+                try:
+                    update = request.json  # parsed as Rasa's handler will get it (and kept for it)
+                except InvalidUsage:  # not JSON
+                    update = None
+                if not is_for_rasa(update):
+                    logger.info("Telegram: an update without a message was acknowledged and ignored")
+                    return response.text("success")  # what Rasa's answers to a message it skips
             return None
 
         return blueprint

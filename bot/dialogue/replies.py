@@ -18,7 +18,7 @@ FAQ_FILE = HERE / "faq.yml"
 _MESSAGE_KEYS = {
     "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
-    "empty_message", "not_english", "too_long", "technical_problem",
+    "empty_message", "not_english", "too_long", "technical_problem", "rate_limited", "busy", "unreadable",
 }
 
 # Signs to watch for, named as the documents' emergency lists name them.

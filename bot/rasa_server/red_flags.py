@@ -3,6 +3,9 @@
 Each message is triaged on its own by the same language layer and rulebook as the action
 server uses. When an emergency rule fires, the red-flag phrases become ``red_flag`` entities,
 and the rule in data/rules/safety.yml answers with ``utter_emergency`` before anything else.
+The decision itself travels with the message as data: parse_data["triage"] (level, rules,
+red flags, reasons with their sources), which TriageResponses attaches to ``utter_emergency``, so
+the emergency is stored as one and styled as one even when the action server never answers.
 A message without a single letter or digit ("???", "...", an emoji) gets the intent
 ``nlu_fallback``: the classifier would otherwise guess, and a guessed "yes" to the emergency
 question would be a false emergency.
@@ -21,19 +24,22 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from ..dialogue.replies import triage_payload
 from ..nlp.language import other_script
 from ..nlp.pipeline import DETAIL_CHARS, pieces
+from ..triage.engine import Decision
 from ..triage.service import TriageService, shared_service
 
 logger = logging.getLogger(__name__)
 
 RED_FLAG_ENTITY = "red_flag"
-FULL_TEXT = "full_text"  # the whole message, when NluTextLimit gave the classifiers only its start
+TRIAGE = "triage"  # parse_data["triage"]: the Rasa server's emergency decision, as data
+FULL_TEXT = "full_text"  # the message as sent, when ClassifierText gave the classifiers another text
+DECIDED_BY = "rasa_server"
 
 
-def red_flag_entities(text: str, service: TriageService) -> List[Dict[str, Any]]:
+def red_flag_entities(decision: Decision, text: str) -> List[Dict[str, Any]]:
     """One entity per red-flag phrase when the message on its own meets an emergency criterion."""
-    decision = service.assess(text)
     if not decision.is_emergency:
         return []
     rules = [rule.id for rule in decision.rules]
@@ -63,16 +69,25 @@ def mark_not_understood(message: Message) -> None:
     message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
 
 
+def classifier_text(text: str) -> str:
+    """What the classifiers read. Rasa's featurizers slow down badly on very long text (a 100 KB
+    message took over 40 s, stalling every conversation), so at most DETAIL_CHARS, cut between
+    sentences. And never Rasa's "/intent{entities}" syntax: from a patient, "/restart" or
+    '/deny{"red_flag": "none"}' is text to read, not a command that skips NLU (Rasa's
+    RegexMessageHandler, last in the graph, acts only on text that starts with "/")."""
+    text = text.lstrip().lstrip("/")
+    return pieces(text, DETAIL_CHARS)[0] if len(text) > DETAIL_CHARS else text
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class NluTextLimit(GraphComponent):
-    """First in the pipeline: Rasa's featurizers slow down badly on very long text (a 100 KB
-    message took over 40 s, stalling every conversation), so they get the message's first
-    DETAIL_CHARS, cut between sentences. RedFlagDetector still reads all of it."""
+class ClassifierText(GraphComponent):
+    """First in the pipeline: gives the classifiers ``classifier_text``; the message as sent
+    stays in FULL_TEXT for RedFlagDetector, and in the tracker (Rasa records UserMessage.text)."""
 
     @classmethod
     def create(
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
-    ) -> "NluTextLimit":
+    ) -> "ClassifierText":
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -81,9 +96,10 @@ class NluTextLimit(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if len(text) > DETAIL_CHARS:
+            read = classifier_text(text)
+            if read != text:
                 message.set(FULL_TEXT, text)
-                message.set(TEXT, pieces(text, DETAIL_CHARS)[0])
+                message.set(TEXT, read)
         return messages
 
 
@@ -118,13 +134,15 @@ class RedFlagDetector(GraphComponent):
                 mark_not_understood(message)
                 continue
             try:
-                found = red_flag_entities(text, self.service)
+                decision = self.service.assess(text)  # decided once: the channels' guard asked already
             except Exception:  # never lose the message: the action server triages it again
                 logger.exception("red-flag check failed; the triage action still checks this message")
                 continue
+            found = red_flag_entities(decision, text)
             if found:
                 logger.info("red flag in message: rules=%s", found[0]["rules"])
                 message.set(ENTITIES, [*message.get(ENTITIES, []), *found], add_to_output=True)
+                message.set(TRIAGE, {**triage_payload(decision)["triage"], "decided_by": DECIDED_BY}, add_to_output=True)
             elif other_script(text):
                 # Letters the classifier never saw: it guessed "affirm" for Chinese and Arabic, and a
                 # guessed yes to the emergency question gave a false emergency. Only other scripts:

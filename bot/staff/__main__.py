@@ -115,8 +115,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Read, never create: a new pseudonym key would match no one's conversations.
     settings = with_local_secrets(Settings.from_env(), create=False)
     if args.command == "serve":
+        from ..processes import keep_files_private
         from .server import serve
 
+        keep_files_private(settings.data_dir)
         return serve(settings)
     sessions = make_session_factory(make_engine(settings.transcripts_url))
     try:

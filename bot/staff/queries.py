@@ -102,6 +102,9 @@ LIST_ORDER = (
 )
 
 
+MAX_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's BIGINT) stores
+
+
 @dataclass(frozen=True)
 class Page:
     items: List[Any]
@@ -142,6 +145,8 @@ def channels(session: Session) -> List[str]:
 
 
 def load_conversation(session: Session, conversation_id: int) -> Optional[Conversation]:
+    if not 1 <= conversation_id <= MAX_ID:  # no row has it, and SQLite's driver raises OverflowError past MAX_ID
+        return None
     query = (
         select(Conversation)
         .where(Conversation.id == conversation_id)

@@ -7,12 +7,19 @@ from the transcripts, so the dialogue keeps its memory even while the transcript
 each save also turns the new user and bot messages into transcript records and hands them
 to the TranscriptWriter, which keeps them durably until the transcript database has them.
 Because this runs in the Rasa server, a transcript is complete even when the action server is down.
+
+A database error never ends the Rasa server: Rasa's ``session_scope`` turns every ValueError raised
+inside a session into ``sys.exit`` (it means "PostgreSQL schema missing"), and UnicodeEncodeError is
+a ValueError, so one odd sender id stopped every service. Here such an error is an ordinary
+``TrackerStoreError``, which Rasa's FailSafeTrackerStore logs and survives (the conversation is
+kept in memory for that turn; its transcript records are already in the spool).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
-from typing import Any, Iterator, Optional
+from typing import Any, Generator, Iterator, Optional
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -24,6 +31,10 @@ from .records import pseudonym, transcript_records
 from .writer import RETRY_INTERVAL_S, TranscriptWriter
 
 logger = logging.getLogger(__name__)
+
+
+class TrackerStoreError(RuntimeError):
+    """A tracker could not be read or written; the server goes on."""
 
 
 class TranscriptTrackerStore(SQLTrackerStore):
@@ -54,6 +65,14 @@ class TranscriptTrackerStore(SQLTrackerStore):
         if waiting:
             logger.warning("%d transcript record(s) waiting from an earlier run; writing them now", waiting)
             self.writer.flush()
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        try:
+            with super().session_scope() as session:
+                yield session
+        except SystemExit as stop:  # Rasa's print_error_and_exit, from inside a request
+            raise TrackerStoreError("the tracker store refused an operation; see the log above") from stop
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """Rasa's own step of save(): the events not stored yet. Their transcript records go to the

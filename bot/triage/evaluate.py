@@ -1,12 +1,18 @@
-"""Scores the triage service on a vignette set: ``python -m bot.triage.evaluate [FILE]``.
+"""Scores the triage service on vignette sets: ``python -m bot.triage.evaluate [FILE]`` or ``--blind``.
 
 Per category: how many cases, emergency recall (of the cases that are emergencies),
 false emergencies (non-emergencies called emergencies), level accuracy, and red flags
 found/denied as the vignette expects.
+
+``--blind`` scores every set of tests/data/blind/ (written by people who never saw the code or
+the patterns; ``frozen/`` is never used for tuning) and prints each beside its first-run figure,
+kept in tests/data/blind/first_run.json. ``--record-first-run`` writes that file once, before any
+tuning, and refuses to overwrite it.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +23,9 @@ import yaml
 from .rulebook import EMERGENCY, LEVELS
 
 DEFAULT_VIGNETTES = Path(__file__).resolve().parents[2] / "tests" / "data" / "vignettes.yml"
+BLIND_DIR = DEFAULT_VIGNETTES.parent / "blind"
+FIRST_RUN = BLIND_DIR / "first_run.json"
+BLIND_PARTS = ("frozen", "tuning")
 _VIGNETTE_KEYS = {"id", "category", "text", "level", "red_flags", "absent"}
 
 
@@ -130,13 +139,85 @@ def table(scores: Dict[str, CategoryScore]) -> str:
     return "\n".join(lines)
 
 
+def summary(scores: Dict[str, CategoryScore]) -> Dict[str, Optional[float]]:
+    """The figures the targets name: emergency recall, false emergencies (all, and on traps), and
+    level accuracy of the see-a-doctor and self-care cases."""
+    def accuracy(name: str) -> Optional[float]:
+        return round(scores[name].accuracy, 4) if name in scores else None
+
+    total = scores["ALL"]
+    recall = total.recall
+    return {
+        "count": total.count,
+        "emergency_recall": round(recall, 4) if recall is not None else None,
+        "false_emergencies": total.false_emergencies,
+        "false_emergencies_on_traps": scores["trap"].false_emergencies if "trap" in scores else None,
+        "doctor_accuracy": accuracy("doctor"),
+        "self_care_accuracy": accuracy("self_care"),
+    }
+
+
+def blind_sets() -> List[Path]:
+    return [path for part in BLIND_PARTS for path in sorted((BLIND_DIR / part).glob("*.yml"))
+            if "vignettes" in (yaml.safe_load(path.read_text(encoding="utf-8")) or {})]
+
+
+def _percent(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
+    """One line per set: each figure as first run -> now."""
+    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em. (traps)':>19}  "
+              f"{'doctor acc.':>15}  {'self-care acc.':>15}")
+    lines = [header, "-" * len(header)]
+    for name, now in current.items():
+        was = first.get(name, {})
+
+        def pair(key, fmt):
+            return f"{fmt(was.get(key)) if was else '?'} -> {fmt(now[key])}"
+
+        def count(value):
+            return "-" if value is None else str(value)
+
+        false_now = f"{now['false_emergencies']} ({count(now['false_emergencies_on_traps'])})"
+        false_was = f"{was['false_emergencies']} ({count(was['false_emergencies_on_traps'])})" if was else "?"
+        lines.append(f"{name:<28} {now['count']:>4}  {pair('emergency_recall', _percent):>17}  "
+                     f"{false_was + ' -> ' + false_now:>19}  {pair('doctor_accuracy', _percent):>15}  "
+                     f"{pair('self_care_accuracy', _percent):>15}")
+    return "\n".join(lines)
+
+
+def run_blind(service, record_first_run: bool) -> int:
+    current = {}
+    for path in blind_sets():
+        name = f"{path.parent.name}/{path.stem}"
+        current[name] = summary(score(run(load_vignettes(path), service)))
+    if record_first_run:
+        if FIRST_RUN.exists():
+            print(f"error: {FIRST_RUN} exists; first-run figures are recorded once, before tuning", file=sys.stderr)
+            return 2
+        FIRST_RUN.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"First-run figures written to {FIRST_RUN}", file=sys.stderr)
+    first = json.loads(FIRST_RUN.read_text(encoding="utf-8")) if FIRST_RUN.exists() else {}
+    print("Blind sets (first run -> now):")
+    print(comparison(current, first))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.triage.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("vignettes", nargs="?", type=Path, default=DEFAULT_VIGNETTES)
     parser.add_argument("--show-failures", action="store_true", help="list every case that came out wrong")
+    parser.add_argument("--blind", action="store_true", help="every set in tests/data/blind/, beside its first run")
+    parser.add_argument("--record-first-run", action="store_true", help="with --blind: record the first-run figures (once)")
     args = parser.parse_args(argv)
 
     from .service import TriageService
+
+    if args.blind:
+        print("Loading the language pipeline ...", file=sys.stderr)
+        return run_blind(TriageService(), args.record_first_run)
 
     print(f"Loading the language pipeline and {args.vignettes} ...", file=sys.stderr)
     outcomes = run(load_vignettes(args.vignettes), TriageService())

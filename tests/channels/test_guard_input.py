@@ -18,11 +18,21 @@ def through_guard(text):
     return seen[0]
 
 
-def test_characters_no_database_can_keep_are_replaced_and_the_rest_kept():
+def test_characters_no_database_can_keep_are_replaced_invisible_ones_removed_and_the_rest_kept():
     # A lone surrogate is valid JSON ("\ud83e") but not UTF-8; PostgreSQL refuses NUL in text.
     message = through_guard("my leg\x00 is numb \ud83e 🦵 \u200b\x07")
-    assert message.text == "my leg\ufffd is numb \ufffd 🦵 \u200b\x07"
+    assert message.text == "my leg\ufffd is numb \ufffd 🦵 \x07"
     message.text.encode("utf-8")  # storable
+
+
+def test_a_sender_id_no_database_can_keep_is_made_storable():
+    seen = []
+
+    async def on_new_message(message):
+        seen.append(message)
+
+    asyncio.run(guarded(on_new_message)(UserMessage("hi", CollectingOutputChannel(), sender_id="x\udc00")))
+    assert seen[0].sender_id == "x\ufffd"
 
 
 def test_an_empty_message_is_passed_on_as_nlu_fallback():

@@ -139,3 +139,47 @@ def test_a_request_with_a_wrong_signature_is_refused_and_leaves_no_trace(assista
     assert say(assistant.settings, user, channel, "my leg went numb an hour ago", secret=secret) == 400
     assert posted(api, channel) == []
     assert transcript_of(assistant, user) == []
+
+
+def test_a_replayed_event_is_acknowledged_and_not_processed_again(assistant, api):
+    user, channel = new_user()
+    body = json.dumps(message_event(user, channel, "hello")).encode()
+    assert signed_post(assistant.settings, body, "application/json") == 200
+    answered(api, channel, 1, "the greeting")
+    assert signed_post(assistant.settings, body, "application/json") == 200  # the same event_id, signed again
+    say(assistant.settings, user, channel, "my leg is numb")  # answered after the replay would have been
+    answered(api, channel, 2, "the answer to the second message")
+    eventually(lambda: "my leg is numb" in [m.text for m in transcript_of(assistant, user)[0].messages], "the transcript")
+    said = [m.text for m in transcript_of(assistant, user)[0].messages if m.speaker == "user"]
+    assert said == ["hello", "my leg is numb"]
+
+
+def test_a_badly_signed_event_is_refused_before_its_event_id_is_remembered(assistant, api):
+    user, channel = new_user()
+    body = json.dumps(message_event(user, channel, "hello")).encode()
+    assert signed_post(assistant.settings, body, "application/json", secret="not-the-signing-secret-0123456789") == 400
+    assert signed_post(assistant.settings, body, "application/json") == 200  # the genuine event is still processed
+    answered(api, channel, 1, "the greeting")
+    assert signed_post(assistant.settings, body, "application/json", secret="") == 400
+
+
+def test_a_lone_surrogate_in_the_user_id_or_text_is_replaced_not_a_crash(assistant, api):
+    user, channel = new_user()
+    assert say(assistant.settings, user + "\udc00", channel, "hello \udc00") == 200  # json.dumps sends "\udc00"
+    answered(api, channel, 1, "the greeting")
+    eventually(lambda: transcript_of(assistant, user + "\ufffd"), "the transcript")
+    (conversation,) = transcript_of(assistant, user + "\ufffd")
+    assert [m.text for m in conversation.messages if m.speaker == "user"] == ["hello \ufffd"]
+
+
+def test_the_record_of_event_ids_forgets_after_ten_minutes_and_keeps_at_most_its_size():
+    from bot.channels.slack import RecentEvents
+
+    now = [0.0]
+    recent = RecentEvents(max_events=3, clock=lambda: now[0])
+    assert recent.first_time("Ev1") and not recent.first_time("Ev1")
+    now[0] = 601.0
+    assert recent.first_time("Ev1")  # ten minutes on: forgotten
+    for event_id in ("Ev2", "Ev3", "Ev4"):
+        assert recent.first_time(event_id)
+    assert len(recent._seen) == 3 and recent.first_time("Ev1")  # the oldest went first

@@ -74,11 +74,12 @@ def button_update(chat_id, data):
 
 
 def post(settings, update, secret=SECRET):
+    """update: what Telegram sends, as JSON; bytes are sent as they are."""
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(settings.rasa_url + "/webhooks/telegram/webhook",
-                                     data=json.dumps(update).encode(), headers=headers)
+    body = update if isinstance(update, bytes) else json.dumps(update).encode()
+    request = urllib.request.Request(settings.rasa_url + "/webhooks/telegram/webhook", data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -137,3 +138,38 @@ def test_the_assistant_starts_when_the_webhook_cannot_be_registered(tmp_path):
         assert "could not register the webhook" in running.tail("rasa", lines=400)
         with urllib.request.urlopen(settings.rasa_url + "/webhooks/telegram/", timeout=10) as response:
             assert json.loads(response.read()) == {"status": "ok"}
+
+
+def updates_without_a_message(chat_id):
+    chat = {"id": chat_id, "type": "private", "first_name": "Pat"}
+    message = {"message_id": 7, "date": 1700000000, "chat": chat, "from": person(chat_id), "text": "my leg is numb"}
+    member = {"user": person(chat_id), "status": "kicked", "until_date": 0}
+    query = {"id": "9", "from": person(chat_id), "chat_instance": "1"}
+    return {
+        "blocked": {"update_id": 5, "my_chat_member": {"chat": chat, "from": person(chat_id), "date": 1700000000,
+                                                        "old_chat_member": dict(member, status="member"),
+                                                        "new_chat_member": member}},
+        "edited": {"update_id": 6, "edited_message": dict(message, edit_date=1700000001)},
+        "channel post": {"update_id": 7, "channel_post": dict(message, chat={"id": chat_id, "type": "channel"})},
+        "button without data": {"update_id": 8, "callback_query": dict(query, message=message)},
+        "button without its message": {"update_id": 9, "callback_query": dict(query, data="None of those")},
+        "message with a bad chat": {"update_id": 10, "message": dict(message, chat=str(chat_id))},
+        "not JSON": b"this is not an update",
+        "empty": b"",
+        "a JSON array": b"[1, 2, 3]",
+        "JSON null": b"null",
+    }
+
+
+@pytest.mark.parametrize("kind", list(updates_without_a_message(0)))
+def test_an_update_without_a_message_is_acknowledged_and_ignored(assistant, api, kind):
+    chat = new_chat()
+    before = len(api.calls_to("sendMessage"))
+    assert post(assistant.settings, updates_without_a_message(chat)[kind]) == 200  # else Telegram retries it
+    assert len(api.calls_to("sendMessage")) == before
+    assert transcript_of(assistant, str(chat)) == []
+
+
+@pytest.mark.parametrize("kind", ["blocked", "not JSON"])
+def test_an_update_without_a_message_still_needs_the_secret(assistant, api, kind):
+    assert post(assistant.settings, updates_without_a_message(new_chat())[kind], secret="wrong") == 403

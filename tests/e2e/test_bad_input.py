@@ -38,6 +38,10 @@ CASES = [
     ("german", "Mein linkes Bein ist seit zwei Wochen taub und kribbelt", NOT_ENGLISH, False),
     ("french", "Ma jambe gauche est engourdie depuis deux semaines", NOT_ENGLISH, False),
     ("zero-width", "my\u200b leg\u200b is\u200d numb\ufeff", None, False),
+    # Invisible characters inside the words of an emergency sign are removed before anything reads it.
+    ("zero-width-in-red-flag", "I can't con\u200btrol my bla\u200cdder and my legs are numb", None, True),
+    ("soft-hyphen-in-red-flag", "my leg went numb and now my speech is slur\u00adred", None, True),
+    ("bidi-in-red-flag", "my legs are numb and I \u202ecan't control my bowels\u202c", None, True),
     ("control-chars", "my leg\x07 is numb\x1b[31m\x08\x7f\r\n", None, False),
     ("html", "<script>alert('x')</script> my leg is numb", None, False),
     ("html-attributes", '<img src=x onerror="alert(1)"><b>numb</b> <a href="javascript:alert(1)">foot</a>', None, False),
@@ -54,9 +58,12 @@ CASES = [
 ]
 
 
+INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+
+
 def as_stored(text):
-    """Rasa strips the ends of every message; the channels replace what no database can keep."""
-    return re.sub("[\x00\ud800-\udfff]", "\ufffd", text.strip())
+    """The channels remove invisible characters and replace what no database can keep; the ends are stripped."""
+    return re.sub("[\x00\ud800-\udfff]", "\ufffd", re.sub(INVISIBLE, "", text)).strip()
 
 
 @pytest.fixture(scope="module")

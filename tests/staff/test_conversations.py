@@ -9,6 +9,8 @@ import io
 import json
 import re
 
+import pytest
+
 from bot.store.records import transcript_records
 from bot.store.spool import Spool
 
@@ -158,3 +160,15 @@ def test_health_and_the_banner_report_transcripts_waiting_for_the_database(app):
     page = client.get("/conversations").get_data(as_text=True)
     assert "Transcripts are not reaching the database" in page and "1 message(s) are waiting" in page
     assert json.dumps(health.get_json())  # JSON all through: for a monitor to read
+
+
+@pytest.mark.parametrize("conversation_id", ["99999999999999999999999", str(2**63), "0", "-1"])
+@pytest.mark.parametrize("method, route", [
+    ("get", "/conversations/{}"), ("get", "/conversations/{}/export.json"), ("get", "/conversations/{}/export.csv"),
+    ("post", "/conversations/{}/review"), ("post", "/conversations/{}/notes"),
+])
+def test_an_id_no_conversation_can_have_is_a_404_page_on_every_route(app_on_each_database, method, route, conversation_id):
+    client = signed_in(app_on_each_database)
+    token = csrf_from(client.get("/conversations").get_data(as_text=True))
+    response = getattr(client, method)(route.format(conversation_id), data={"csrf_token": token, "text": "a note"})
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.get_data(as_text=True)

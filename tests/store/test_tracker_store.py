@@ -231,3 +231,24 @@ def test_the_writer_thread_copies_each_save_at_once_without_the_reply_waiting(se
         assert stored_messages(settings.transcripts_url) == [("user", "my left foot is numb"), ("bot", "Which leg is it?")]
     finally:
         store.close()
+
+
+def test_a_tracker_the_database_cannot_take_is_an_error_rasa_survives_not_an_exit(settings):
+    """Rasa's session_scope turned UnicodeEncodeError (a ValueError) into sys.exit: one request
+    with a lone surrogate in its sender id stopped the Rasa server."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot.store.tracker_store import TrackerStoreError
+
+    store = make_store(settings)
+    try:
+        with pytest.raises(TrackerStoreError):
+            asyncio.run(store.retrieve("x\udc00"))
+        fail_safe = FailSafeTrackerStore(store)
+        assert asyncio.run(fail_safe.retrieve("x\udc00")) is None
+        tracker = DialogueStateTracker("x\udc00", slots=[])
+        person_says(tracker, T0, "my leg is numb")
+        asyncio.run(fail_safe.save(tracker))  # kept in memory for this turn; the process goes on
+        assert asyncio.run(store.exists(SENDER)) is False  # and the store still works
+    finally:
+        store.close()
