@@ -207,3 +207,28 @@ def test_when_saturated_a_message_gets_a_quick_busy_answer_and_an_emergency_is_s
     assert stored_user_texts(stalled.settings, hold) == ["my leg is numb"]
     FIGURES["edge: busy answers under saturation (test)"] += 1
 
+
+
+def test_over_socketio_a_bad_session_id_or_message_is_answered_and_the_server_stays_up(assistant):
+    from .test_channel_parity import WidgetClient
+
+    widget = WidgetClient(assistant.settings)
+    try:
+        widget.client.emit("session_request", {"session_id": "x\udc00"})  # stopped the Rasa server before
+        widget.wait_for(lambda: widget.session_id, "session_confirm")
+        assert widget.session_id != "x\udc00" and "\udc00" not in widget.session_id
+        for bad in ([1, 2], {"message": 5, "session_id": widget.session_id}, {"message": "hi"},
+                    {"message": "hi", "session_id": ["x"]}):
+            before = len(widget.received)
+            widget.client.emit("user_uttered", bad)
+            widget.wait_for(lambda: len(widget.received) > before, f"an answer to {bad!r}")
+            assert "couldn't read that message" in widget.received[-1]["text"]
+        before = len(widget.received)
+        widget.client.emit("user_uttered", {"message": EMERGENCY_TEXT, "session_id": widget.session_id, "customData": "x"})
+        widget.wait_for(lambda: len(widget.received) > before, "the emergency advice")
+        assert widget.received[before]["text"].startswith(EMERGENCY_START)
+        # Styled as an emergency from the decision it carries (the action server's reasons may follow).
+        assert widget.received[before].get("metadata", {}).get("customCss", {}).get("css") == "triage-emergency"
+    finally:
+        widget.close()
+    assert all_alive(assistant)
