@@ -37,8 +37,10 @@ def turns_this_session(tracker: Tracker) -> List[Turn]:
         if event.get("event") == "slot" and event.get("name") == SLOT_REQUESTED_QUESTION:
             asked = event.get("value")
         elif event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            turns.append(Turn(event.get("text") or "", intent, asked))
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            confidence = intent.get("confidence")
+            turns.append(Turn(event.get("text") or "", intent.get("name"), asked,
+                              1.0 if confidence is None else float(confidence)))
     return turns
 
 

@@ -74,8 +74,8 @@ def clean_metadata(value: Any) -> Optional[Dict[str, Any]]:
     to drop the message it came with (an emergency may be in that message)."""
     if isinstance(value, str):  # Rasa's socket.io channel accepts metadata as a JSON string
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = parse_json(value)
+        except BadRequest:
             return None
     if not isinstance(value, dict):
         return None
@@ -83,6 +83,15 @@ def clean_metadata(value: Any) -> Optional[Dict[str, Any]]:
     if len(json.dumps(cleaned)) > MAX_METADATA_BYTES:
         return None
     return cleaned
+
+
+def parse_json(body: Any) -> Any:
+    """JSON from outside, or BadRequest. A deeply nested body ("[[[[...") makes json.loads raise
+    RecursionError, which is not a ValueError: uncaught, it was an HTTP 500."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
+        raise BadRequest("the body must be JSON") from None
 
 
 @dataclass(frozen=True)
@@ -100,10 +109,7 @@ def rest_message(body: bytes, max_bytes: int) -> Incoming:
     """The REST channel's body: {"sender": "...", "message": "...", "metadata": {...}}; other fields ignored."""
     if len(body) > max_bytes:
         raise BadRequest(f"the request body is larger than {max_bytes} bytes", status=413)
-    try:
-        data = json.loads(body) if body.strip() else None
-    except ValueError:  # not JSON, or not UTF-8
-        raise BadRequest("the body must be JSON") from None
+    data = parse_json(body) if body.strip() else None
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object: {"sender": "...", "message": "..."}')
     text = data.get("message")

@@ -7,10 +7,12 @@ the cleaned body, so a client cannot set the channel name ("input_channel") or a
 """
 from __future__ import annotations
 
-from typing import Optional, Text
+import logging
+from typing import Callable, Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from ..settings import Settings
@@ -18,8 +20,26 @@ from .edge import BadRequest, rest_message
 from .guard import OnNewMessage, guarded
 
 
+logger = logging.getLogger(__name__)
+
+
 def refused(error: BadRequest) -> response.HTTPResponse:
     return response.json({"error": error.reason}, status=error.status)
+
+
+def answer_unreadable(blueprint: Blueprint, channel: str, answer: Callable[[], response.HTTPResponse]) -> None:
+    """What a connector's handler raises on a body it cannot read (Rasa's Slack and Telegram handlers
+    assume the platform's shapes: `"event": null`, `"entities": 5`, a date out of range) is answered
+    with ``answer()`` instead of HTTP 500. Only for this blueprint's routes, and only after the
+    handler checked the signature or secret (they raise only while reading what comes after)."""
+
+    @blueprint.exception(Exception)
+    async def unreadable(request: Request, error: Exception) -> response.HTTPResponse:
+        if isinstance(error, SanicException):  # Sanic's own answers (404, 405, 413) stay as they are
+            return response.text(str(error), status=error.status_code)
+        logger.warning("%s: a request its handler could not read was answered without it (%s)",
+                       channel, type(error).__name__)
+        return answer()
 
 
 class GuardedRestInput(RestInput):

@@ -9,6 +9,8 @@ it lacks for us.
   10,000 of them. The signature is still checked first (Rasa's, before process_message).
 - Text or a user id with a lone UTF-16 surrogate ("\\udc00" in the JSON) goes through as it parses:
   Rasa passes it on to the UserMessage, and guard.py replaces it.
+- A signed body Rasa's handler cannot read (`[]`, `"event": null`, a form without `payload`, an
+  action type it does not know) gets 400 with {"error": ...}; Rasa's answered 500.
 - The triage decision a message carries stays data: Rasa's would post it to Slack as arguments of
   ``chat.postMessage``. Quick replies are Slack buttons (Rasa's); a click answers with the title.
 Enabled by bot/serve.py when the settings have a bot token and a signing secret.
@@ -23,15 +25,20 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..settings import Settings
 from .guard import guarded
+from .rest import answer_unreadable
 
 logger = logging.getLogger(__name__)
 RETRY_HEADER = "X-Slack-Retry-Num"
+
+
+def unreadable_event() -> response.HTTPResponse:
+    return response.json({"error": "the event could not be read"}, status=HTTPStatus.BAD_REQUEST)
 
 
 class RecentEvents:
@@ -80,6 +87,19 @@ class TriageSlackInput(SlackInput):
         )
         channel.api_url = settings.slack_api_url
         return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        answer_unreadable(blueprint, "Slack", unreadable_event)
+
+        @blueprint.middleware("response")
+        async def no_500_for_a_form_it_cannot_read(request: Request, answer: response.HTTPResponse) -> Any:
+            # Rasa's handler itself answers 500 to an interactive action type it does not parse.
+            if answer.status == HTTPStatus.INTERNAL_SERVER_ERROR:
+                return unreadable_event()
+            return None
+
+        return blueprint
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         return TriageSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.api_url)

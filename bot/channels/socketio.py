@@ -98,17 +98,19 @@ class WidgetSocketIOInput(SocketIOInput):
         handlers = self.sio.handlers[self.namespace or "/"]
         rasa_session_request, rasa_user_message = handlers["session_request"], handlers[self.user_message_evt]
 
-        async def session_request(sid: Text, data: Any) -> None:
-            data = data if isinstance(data, dict) else {}
+        # A client may send an event with no argument or with several: python-socketio passes them
+        # as they come, and a handler of a fixed arity raised TypeError (no answer at all).
+        async def session_request(sid: Text, *args: Any) -> None:
+            data = args[0] if args and isinstance(args[0], dict) else {}
             try:
                 session_id = clean_sender(data.get("session_id"))
             except BadRequest:  # none, or one we cannot use: a new one, as Rasa does for none
                 session_id = uuid.uuid4().hex
             await rasa_session_request(sid, {"session_id": session_id})
 
-        async def user_message(sid: Text, data: Any) -> None:
+        async def user_message(sid: Text, *args: Any) -> None:
             try:
-                checked = self._checked_message(sid, data)
+                checked = self._checked_message(sid, args[0] if len(args) == 1 else None)
             except BadRequest:
                 number = Settings.from_env().emergency_number
                 await self.sio.emit(self.bot_message_evt, {"text": say("unreadable", number).text}, room=sid)

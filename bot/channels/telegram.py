@@ -10,6 +10,7 @@
 - An update Rasa's handler cannot read (no text or location message, no button tap with its data: someone
   blocked the bot, an edit, a channel post, not even JSON) is acknowledged with 200 and ignored, after
   the secret check; Rasa's answers 500 to most of them, and Telegram then retries.
+- An update that looks like a message but that aiogram cannot parse is acknowledged the same way.
 - Quick replies are an inline keyboard (Rasa's default); a tap comes back as the button's title.
 Enabled by bot/serve.py when the settings have a token, a webhook secret and the bot's username.
 """
@@ -17,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from aiogram import Bot
 from aiogram.bot.api import Methods, TelegramAPIServer
+from aiogram.types import Update
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
@@ -30,7 +31,9 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from ..settings import Settings
+from .edge import BadRequest, parse_json
 from .guard import guarded
+from .rest import answer_unreadable
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -47,18 +50,32 @@ def is_for_rasa(update: Any) -> bool:
     an edited message it would answer as if new."""
     if isinstance(update, str):  # Rasa's handler also takes a JSON string holding the update
         try:
-            update = json.loads(update)
-        except ValueError:
+            update = parse_json(update)
+        except BadRequest:
             return False
     if not isinstance(update, dict):
         return False
     query = update.get("callback_query")
     if query is not None:  # Rasa's order: a button tap first
-        return isinstance(query, dict) and isinstance(query.get("data"), str) and _has_chat(query.get("message"))
-    message = update.get("message")
-    if update.get("edited_message") is not None or not _has_chat(message):
+        if not (isinstance(query, dict) and isinstance(query.get("data"), str) and _has_chat(query.get("message"))):
+            return False
+    else:
+        message = update.get("message")
+        if update.get("edited_message") is not None or not _has_chat(message):
+            return False
+        if not (isinstance(message.get("text"), str) or isinstance(message.get("location"), dict)):
+            return False
+    return aiogram_reads(update)
+
+
+def aiogram_reads(update: Dict[str, Any]) -> bool:
+    """Whether aiogram (which Rasa's handler uses) can parse the update: it raises on a date out of
+    range or "entities": 5, which Telegram itself never sends."""
+    try:
+        Update(**update)
+    except Exception:  # any failure to parse is the same answer: not readable
         return False
-    return isinstance(message.get("text"), str) or isinstance(message.get("location"), dict)
+    return True
 
 
 class TriageTelegramOutput(TelegramOutput):
@@ -118,4 +135,7 @@ class TriageTelegramInput(TelegramInput):
                     return response.text("success")  # what Rasa's answers to a message it skips
             return None
 
+        # A message aiogram cannot parse ("entities": 5, a date out of range): acknowledged too, or
+        # Telegram would send it again and again.
+        answer_unreadable(blueprint, "Telegram", lambda: response.text("success"))
         return blueprint

@@ -7,7 +7,7 @@ reminder and asks nothing more.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..nlp.language import looks_english
@@ -36,6 +36,10 @@ ANSWER_CONCEPTS = frozenset(DENIAL_CONCEPTS.values()) | {"red_flag_affirmed"}
 # Where a later answer replaces an earlier one ("actually it's both legs"). Red flags are
 # never replaced: once given, an emergency sign stands.
 CORRECTABLE_QUESTIONS = ("side", "location", "pattern")
+# A yes or no to the emergency-signs question counts only when the classifier is sure of it: it
+# read "greet" as a yes (0.35) and "I think so" as a no (0.39). Anything less is asked again.
+EMERGENCY_QUESTION = "emergency_signs"
+CLEAR_ANSWER = 0.6
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,14 @@ class Turn:
     text: str
     intent: Optional[str] = None
     asked: Optional[str] = None  # the question that was pending when the person wrote this
+    confidence: float = 1.0  # the classifier's, for the intent
+
+    def read_as(self) -> "Turn":
+        """The turn as the conversation reads it: an unsure yes or no to the emergency question is
+        not an answer (nlu_fallback), so the question is asked again."""
+        if self.asked == EMERGENCY_QUESTION and self.intent in (AFFIRM, DENY) and self.confidence < CLEAR_ANSWER:
+            return replace(self, intent=FALLBACK)
+        return self
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ class Conversation:
         restarts = [i for i, turn in enumerate(turns) if turn.intent == START_OVER]
         if restarts and restarts[-1] == len(turns) - 1:
             return self._restart(turns, restarts, given)
-        active = turns[restarts[-1] + 1 :] if restarts else list(turns)
+        active = [turn.read_as() for turn in (turns[restarts[-1] + 1 :] if restarts else turns)]
         findings, answered, per_turn = self._read(active)
         decision = self.service.engine.decide(findings)
         current = active[-1]

@@ -36,6 +36,7 @@ RED_FLAG_ENTITY = "red_flag"
 TRIAGE = "triage"  # parse_data["triage"]: the Rasa server's emergency decision, as data
 FULL_TEXT = "full_text"  # the message as sent, when ClassifierText gave the classifiers another text
 DECIDED_BY = "rasa_server"
+NO_WORDS = "."
 
 
 def red_flag_entities(decision: Decision, text: str) -> List[Dict[str, Any]]:
@@ -76,6 +77,11 @@ def classifier_text(text: str) -> str:
     '/deny{"red_flag": "none"}' is text to read, not a command that skips NLU (Rasa's
     RegexMessageHandler, last in the graph, acts only on text that starts with "/")."""
     text = text.lstrip().lstrip("/")
+    if not text.strip():
+        # Nothing left ("/", "//", or an empty message sent past the channels' guard): the classifiers
+        # fail on a message without tokens, so they get one that means nothing, and RedFlagDetector
+        # then makes it nlu_fallback (no letter or digit).
+        return NO_WORDS
     return pieces(text, DETAIL_CHARS)[0] if len(text) > DETAIL_CHARS else text
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Dict
 
 from sqlalchemy import select
@@ -12,9 +13,14 @@ from .models import Conversation
 from .spool import spools_in
 from .writer import describe, status_path_for
 
+# Records pass through the spool on every save; one waiting longer than this is stuck.
+STUCK_AFTER_S = 30.0
+
 
 def transcript_health(settings: Settings) -> Dict[str, Any]:
-    """ok is true only when the database answers, has our tables, and no record waits or was refused."""
+    """ok is true only when the database answers, has our tables, no record has waited longer than
+    STUCK_AFTER_S and none was refused. (Any record waiting made it 503 for a moment on every save:
+    a monitor polling under load saw the assistant flap.)"""
     spools = spools_in(settings.data_dir)  # with several Rasa servers, each one's
     status_file = status_path_for(settings.transcript_spool)
     writer = json.loads(status_file.read_text(encoding="utf-8")) if status_file.exists() else {"database": "unknown"}
@@ -33,5 +39,8 @@ def transcript_health(settings: Settings) -> Dict[str, Any]:
         report["error"] = describe(error)
     finally:
         engine.dispose()
-    report["ok"] = report["database"] == "ok" and not report["waiting"] and not report["refused"]
+    oldest = min((at for at in (spool.oldest_waiting_at() for spool in spools) if at is not None), default=None)
+    report["oldest_waiting_s"] = None if oldest is None else round(max(0.0, time.time() - oldest), 1)
+    stuck = oldest is not None and report["oldest_waiting_s"] > STUCK_AFTER_S
+    report["ok"] = report["database"] == "ok" and not stuck and not report["refused"]
     return report

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Optional
 
 from .records import TranscriptRecord
 
@@ -51,6 +51,12 @@ class Spool:
 
     def count(self) -> int:
         return _count_lines(self.path)
+
+    def oldest_waiting_at(self) -> Optional[float]:
+        """When the oldest waiting record was said (its ``at``), or None when nothing waits."""
+        with self._locked():
+            records = self._read()
+        return min((r.at for r in records), default=None)
 
     def rejected_count(self) -> int:
         return _count_lines(self.rejected_path)

@@ -17,8 +17,8 @@ class Session:
     def __init__(self, talk):
         self.talk, self.turns, self.given, self.asked = talk, [], Given(), None
 
-    def say(self, text, intent="describe_symptoms"):
-        self.turns.append(Turn(text, intent, self.asked))
+    def say(self, text, intent="describe_symptoms", confidence=1.0):
+        self.turns.append(Turn(text, intent, self.asked, confidence))
         plan = self.talk.plan(self.turns, self.given)
         self.given, self.asked, self.plan = plan.given, plan.asked, plan
         return plan
@@ -234,3 +234,23 @@ def test_every_intent_in_every_state_gets_a_reply(talk, intent, lead_in, text):
     assert s.texts and all(t.strip() for t in s.texts)
     if lead_in == 2:
         assert s.level == "emergency"  # the emergency stays at the top whatever comes next
+
+
+@pytest.mark.parametrize("intent, confidence", [("affirm", 0.35), ("deny", 0.39), ("deny", 0.59)])
+def test_an_unsure_yes_or_no_to_the_emergency_question_is_asked_again(talk, intent, confidence):
+    # The classifier read "greet" as yes (0.35) and "I think so" as no (0.39): neither is an answer.
+    s = Session(talk)
+    s.say("my left foot is numb")
+    assert s.asked == "emergency_signs"
+    s.say("greet", intent, confidence)
+    assert s.asked == "emergency_signs" and s.level != "emergency"
+    assert s.texts[0] == "Sorry, I didn't quite get that."
+    s.say("yes", "affirm", 0.99)  # a clear yes then is the emergency
+    assert s.level == "emergency"
+
+
+def test_a_clear_no_to_the_emergency_question_goes_on(talk):
+    s = Session(talk)
+    s.say("my left foot is numb")
+    s.say("no", "deny", 0.6)
+    assert s.asked not in (None, "emergency_signs") and s.level != "emergency"
