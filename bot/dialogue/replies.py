@@ -19,6 +19,7 @@ _MESSAGE_KEYS = {
     "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
     "empty_message", "not_english", "too_long", "technical_problem", "rate_limited", "busy", "unreadable",
+    "confirm_prefix", "confirm_again",
 }
 
 # Signs to watch for, named as the documents' emergency lists name them.
@@ -86,6 +87,9 @@ def triage_payload(decision: Decision) -> dict:
             ],
             "missing": list(decision.missing),
             "rulebook_version": decision.rulebook_version,
+            # Which detector found each red flag, and the signs still to confirm, for staff.
+            "findings": [f.as_dict() for f in decision.findings if f.category == "red_flag"],
+            "suspected": list(decision.suspected),
         }
     }
 
@@ -175,6 +179,12 @@ def question(question_id: str, prefix: str = "") -> Reply:
     entry = messages()["questions"][question_id]
     text = f"{prefix} {entry['text']}".strip()
     return Reply(text, buttons=tuple(entry.get("buttons") or ()))
+
+
+def confirmation(sign_question: str, decision: Decision) -> Reply:
+    """The plain-words question about one suspected emergency sign, with Yes and No; its payload
+    shows staff the decision so far and the sign in question."""
+    return Reply(f"{messages()['confirm_prefix']} {sign_question}", triage_payload(decision), buttons=("Yes", "No"))
 
 
 def faq_reply(intent: str, rulebook: Rulebook) -> Optional[Reply]:

@@ -2,25 +2,30 @@
 
 A blank English spaCy pipeline (no model download) with medspaCy's TargetMatcher for
 concepts and ConText for negation, hypotheticals, history and family, both driven by
-the patient-language rules in ``resources/``.
+the patient-language rules in ``resources/``. A second red-flag detector (semantic.py) reads
+each clause by its meaning; ConText decides the status of what it finds too.
 """
 from __future__ import annotations
 
 import re
 import threading
 import unicodedata
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 from ..triage.findings import (
+    EMBEDDING,
     FAMILY,
     HISTORICAL,
     HYPOTHETICAL,
     NEGATED,
+    PATTERNS,
     PRESENT,
     UNCERTAIN,
     Finding,
 )
 from ..lazy import Lazy
+from .clauses import clause_spans
 from .duration import measures_trigger, minutes_of
 from .resources import ConceptRule, ModifierRule, load_concept_rules, load_modifier_rules
 
@@ -44,6 +49,9 @@ DETAIL_CHARS = 2000
 MAX_CHARS = 5000  # the most text the language pipeline is given at once
 CONTEXT_CHARS = 150  # read around a red-flag phrase past DETAIL_CHARS: more than ConText's scope
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s")
+RED_FLAG = "red_flag"
+NEGATION = "NEGATED_EXISTENCE"
+_CLAUSE_TARGETS = "sign_clause_targets"  # the Doc attribute ConText reads the second detector's targets from
 
 
 def normalise(text: str) -> str:
@@ -91,10 +99,20 @@ class ClinicalPipeline:
         self,
         concept_rules: Optional[Tuple[ConceptRule, ...]] = None,
         modifier_rules: Optional[Tuple[ModifierRule, ...]] = None,
+        signs="shared",
     ):
+        """``signs``: the second detector (a SignDetector), None for the patterns alone, or by
+        default one built here with the process's shared sentence encoder."""
         self.concept_rules = concept_rules or load_concept_rules()
         self.modifier_rules = modifier_rules or load_modifier_rules(concepts=self.concept_rules)
         self.categories: Dict[str, str] = {rule.concept: rule.category for rule in self.concept_rules}
+        if signs == "shared":
+            from .resources import load_sign_bank
+            from .semantic import SignDetector
+
+            signs = SignDetector(load_sign_bank(concepts=self.concept_rules))
+        self.signs = signs
+        self._description_denials: Dict[str, int] = {}
         self._nlp = self._build()
         self._red_flag_phrase = re.compile(
             "|".join(f"(?:{rule.pattern})" for rule in self.concept_rules if rule.category == "red_flag"), re.IGNORECASE
@@ -108,6 +126,10 @@ class ClinicalPipeline:
     def _build(self):
         import medspacy  # noqa: F401  (registers the medspaCy factories)
         import spacy
+        from spacy.tokens import Doc
+
+        if not Doc.has_extension(_CLAUSE_TARGETS):
+            Doc.set_extension(_CLAUSE_TARGETS, default=())
         from medspacy.context import ConTextRule
         from medspacy.target_matcher import TargetRule
 
@@ -127,6 +149,9 @@ class ClinicalPipeline:
                 "terminating_types": self._terminating_types(),
             },
         )
+        # spaCy hands the config's lists over as one-shot iterators, so only the first rule of each
+        # category got its terminations: give ConText real lists before the rules are added.
+        context.terminating_types = {k.upper(): list(v) for k, v in self._terminating_types().items()}
         context.add(
             [
                 ConTextRule(
@@ -181,7 +206,7 @@ class ClinicalPipeline:
     def _findings_of_piece(self, text: str) -> List[Finding]:
         with self._lock:
             doc = self._nlp(text)
-            results = []
+            results, red_flags = [], []
             for ent in doc.ents:
                 concept = ent.label_
                 minutes = None
@@ -192,18 +217,96 @@ class ClinicalPipeline:
                     if minutes is None:
                         continue
                 status = self._status(ent)
-                results.append(
-                    Finding(concept, ent.text, status, self.categories.get(concept, ""), minutes)
-                )
+                finding = Finding(concept, ent.text, status, self.categories.get(concept, ""), minutes)
+                if finding.category == RED_FLAG:
+                    red_flags.append((finding, ent))
+                else:
+                    results.append(finding)
                 if _PLURAL_PLACES.match(ent.text):  # "my feet": a place on both legs
                     results.append(Finding("both_legs", ent.text, status, self.categories.get("both_legs", "")))
-        return results
+            if self.signs is None:
+                return results + [finding for finding, _ in red_flags]
+            return results + self._second_opinion(doc, red_flags)
+
+    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, object]]) -> List[Finding]:
+        """The embedding detector on each clause. Where a clause holds a red flag the patterns
+        found, it only adds its name to the finding's ``detected_by``; elsewhere what it finds is
+        a new finding whose status ConText decides on the clause, suspected until the person
+        confirms it (the assistant asks). A sign the patterns alone found stays a sign at once:
+        they are exact phrases, and asking first would delay the emergency advice (README,
+        "How the language layer reads patients")."""
+        clauses = clause_spans(doc)
+        matches = self.signs.matches([clause.text for clause in clauses]) if clauses else []
+
+        def match_at(token_index: int):
+            return next((m for c, m in zip(clauses, matches) if c.start <= token_index < c.end), None)
+
+        out = []
+        for finding, ent in red_flags:
+            match = match_at(ent.start)
+            out.append(finding if match is None else replace(finding, detected_by=(PATTERNS, EMBEDDING), score=match.score))
+        targets, found = [], {}
+        # Other concepts only where the patterns found none of the same kind in the whole message.
+        kinds_found = {self.categories.get(ent.label_) for ent in doc.ents}
+        for clause, match in zip(clauses, matches):
+            if match is None or any(clause.start <= ent.start < clause.end for _, ent in red_flags):
+                continue
+            category = self.categories.get(match.concept)
+            if category != RED_FLAG and category in kinds_found:
+                continue
+            stand_ins = self._clause_stand_ins(doc, clause, match.concept)
+            if stand_ins:
+                targets.extend(stand_ins)
+                found[clause.start] = (clause, match, stand_ins)
+        if targets:
+            doc._.set(_CLAUSE_TARGETS, tuple(targets))
+            self._nlp.get_pipe("medspacy_context")(doc, targets=_CLAUSE_TARGETS)
+            for clause, match, stand_ins in found.values():
+                category = self.categories.get(match.concept, "")
+                modifiers = {m.category for stand_in in stand_ins for m in stand_in._.modifiers}
+                if NEGATION in modifiers and self._denials_in_clause(doc, clause) <= self._denials_in(match.description):
+                    # The sign's own words hold the "not" ("she doesn't know where she is"): it is
+                    # part of the sign, not a denial of it.
+                    modifiers.discard(NEGATION)
+                out.append(Finding(match.concept, clause.text.strip(), self._status_of(modifiers, match.concept),
+                                   category, detected_by=(EMBEDDING,), score=match.score,
+                                   suspected=category == RED_FLAG))
+        return out
+
+    def _denials_in(self, description: str) -> int:
+        """How many denial words ConText finds in a bank description (computed once per text)."""
+        if description not in self._description_denials:
+            doc = self._nlp(description)
+            self._description_denials[description] = sum(
+                m.category == NEGATION for m in doc._.context_graph.modifiers)
+        return self._description_denials[description]
+
+    @staticmethod
+    def _denials_in_clause(doc, clause) -> int:
+        return sum(m.category == NEGATION and clause.start <= m.modifier_span[0] < clause.end
+                   for m in doc._.context_graph.modifiers)
+
+    @staticmethod
+    def _clause_stand_ins(doc, clause, concept: str) -> list:
+        """One-word stand-ins for the sign, for ConText: the clause's first and last words that are
+        no modifier (a modifier inside a target is dropped, and "no" must stay outside it). Two,
+        so that a modifier looking back ("... is no problem") and one looking ahead ("no ...")
+        both reach the clause; what modifies either modifies the sign."""
+        from spacy.tokens import Span
+
+        taken = {i for m in doc._.context_graph.modifiers for i in range(*m.modifier_span)}
+        taken |= {i for ent in doc.ents for i in range(ent.start, ent.end)}
+        words = [t.i for t in clause if not (t.is_punct or t.is_space or t.i in taken)]
+        return [Span(doc, i, i + 1, label=concept) for i in sorted({words[0], words[-1]})] if words else []
 
     def _status(self, ent) -> str:
-        categories = {modifier.category for modifier in ent._.modifiers}
+        return self._status_of({modifier.category for modifier in ent._.modifiers}, ent.label_)
+
+    def _status_of(self, categories: set, concept: str) -> str:
+        categories = set(categories)
         if "RECENT" in categories:  # "...and his face IS drooping": now, whatever came before
             categories.discard("HISTORICAL")
-            if self.categories.get(ent.label_) == "red_flag":
+            if self.categories.get(concept) == "red_flag":
                 categories.discard("FAMILY")
         for modifier_category, status in _STATUS_BY_MODIFIER:
             if modifier_category in categories:

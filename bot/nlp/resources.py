@@ -158,3 +158,76 @@ def load_modifier_rules(path: Path = CONTEXT_FILE, concepts: Tuple[ConceptRule, 
             )
         )
     return tuple(rules)
+
+
+SIGN_DESCRIPTIONS_FILE = RESOURCES_DIR / "sign_descriptions.yml"
+
+
+@dataclass(frozen=True)
+class SignDescriptions:
+    """One emergency sign as patients put it: the second detector compares clauses with these."""
+
+    concept: str
+    question: str  # asked back, in plain words, when only one detector found the sign ("" for findings)
+    descriptions: Tuple[str, ...]
+    document: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class SignBank:
+    signs: Tuple[SignDescriptions, ...]
+    benign: Tuple[str, ...]  # everyday clauses that must not be read as a sign
+    findings: Tuple[SignDescriptions, ...]  # other concepts (the benign pattern), found the same way
+    found: float  # the cosine a clause must reach
+    benign_margin: float  # ... and by how much it must beat the closest benign clause
+
+    def sign(self, concept: str) -> SignDescriptions:
+        return next(s for s in self.signs if s.concept == concept)
+
+    @property
+    def entries(self) -> Tuple[SignDescriptions, ...]:
+        """The signs, then the other findings: everything a clause is compared with."""
+        return self.signs + self.findings
+
+
+def _texts(value: object, where: str) -> Tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ResourceError(f"{where}: expected a non-empty list of texts")
+    return tuple(t.strip() for t in value)
+
+
+def load_sign_bank(path: Path = SIGN_DESCRIPTIONS_FILE, concepts: Tuple[ConceptRule, ...] = ()) -> SignBank:
+    """The sign descriptions; with ``concepts``, every sign must be one of their red-flag concepts."""
+    data = _check(_read(path), {"version", "thresholds", "signs", "benign", "findings"}, str(path),
+                  {"thresholds", "signs", "benign"})
+    thresholds = _check(data["thresholds"], {"found", "benign_margin"}, f"{path.name}: thresholds", {"found", "benign_margin"})
+    for key, value in thresholds.items():
+        if not isinstance(value, (int, float)) or not -1 <= value <= 1:
+            raise ResourceError(f"{path.name}: thresholds.{key} must be a number between -1 and 1")
+    red_flags = {rule.concept for rule in concepts if rule.category == "red_flag"}
+    known = {rule.concept for rule in concepts}
+    signs = []
+    for concept, raw in (data["signs"] or {}).items():
+        where = f"{path.name}: sign {concept!r}"
+        if concepts and concept not in red_flags:
+            raise ResourceError(f"{where}: not a red-flag concept of {CONCEPTS_FILE.name}")
+        raw = _check(raw, {"source", "question", "descriptions"}, where, {"source", "question", "descriptions"})
+        source = _check(raw["source"], {"document", "quote"}, f"{where}: source", {"document", "quote"})
+        if not isinstance(raw["question"], str) or not raw["question"].strip().endswith("?"):
+            raise ResourceError(f"{where}: question must be a question in plain words")
+        signs.append(SignDescriptions(concept, raw["question"].strip(), _texts(raw["descriptions"], where),
+                                      str(source["document"]), str(source["quote"])))
+    if not signs:
+        raise ResourceError(f"{path}: no signs")
+    findings = []
+    for concept, raw in (data.get("findings") or {}).items():
+        where = f"{path.name}: finding {concept!r}"
+        if concepts and (concept not in known or concept in red_flags):
+            raise ResourceError(f"{where}: not a concept of {CONCEPTS_FILE.name} other than a red flag")
+        raw = _check(raw, {"source", "descriptions"}, where, {"source", "descriptions"})
+        source = _check(raw["source"], {"document", "quote"}, f"{where}: source", {"document", "quote"})
+        findings.append(SignDescriptions(concept, "", _texts(raw["descriptions"], where),
+                                         str(source["document"]), str(source["quote"])))
+    return SignBank(tuple(signs), _texts(data["benign"], f"{path.name}: benign"), tuple(findings),
+                    float(thresholds["found"]), float(thresholds["benign_margin"]))

@@ -52,7 +52,7 @@ def red_flag_entities(decision: Decision, text: str) -> List[Dict[str, Any]]:
     lowered = text.lower()
     entities = []
     for finding in decision.findings:
-        if not (finding.is_present and finding.category == "red_flag"):
+        if not (finding.is_present and finding.category == "red_flag") or finding.suspected:
             continue
         found = entity(finding.text)
         start = lowered.find(finding.text.lower())

@@ -29,6 +29,9 @@ class TriageRecord:
     reasons: List[Dict[str, Any]] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
     rulebook_version: Optional[str] = None
+    # The red-flag findings with the detector(s) that found each, and the signs asked back.
+    findings: List[Dict[str, Any]] = field(default_factory=list)
+    suspected: List[str] = field(default_factory=list)
 
     @property
     def sources(self) -> List[str]:
@@ -85,6 +88,8 @@ def triage_of(bot_event: Dict[str, Any]) -> Optional[TriageRecord]:
         reasons=[dict(reason) for reason in triage.get("reasons") or []],
         missing=list(triage.get("missing") or []),
         rulebook_version=triage.get("rulebook_version"),
+        findings=[dict(f) for f in triage.get("findings") or [] if isinstance(f, dict)],
+        suspected=[str(s) for s in triage.get("suspected") or []],
     )
 
 

@@ -6,16 +6,9 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..triage.rulebook import EMERGENCY, LEVELS
+from ..triage.rulebook import EMERGENCY, more_urgent
 from .models import Conversation, Message, TriageDecision
 from .records import TranscriptRecord
-
-_URGENCY = {level: rank for rank, level in enumerate(LEVELS)}  # LEVELS lists the most urgent first
-
-
-def more_urgent(level: str, than: Optional[str]) -> bool:
-    return than is None or _URGENCY.get(level, len(LEVELS)) < _URGENCY.get(than, len(LEVELS))
-
 
 def store_records(session: Session, records: Iterable[TranscriptRecord]) -> int:
     """Adds the records not yet stored; returns how many were new. Replaying records is harmless."""
@@ -80,6 +73,8 @@ def _add_decision(conversation: Conversation, message: Message, record: Transcri
         sources=triage.sources,
         missing=triage.missing,
         rulebook_version=triage.rulebook_version,
+        findings=triage.findings,
+        suspected=triage.suspected,
     )
     if more_urgent(triage.level, conversation.triage_level):
         conversation.triage_level = triage.level

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .findings import Finding
+from .findings import ANSWER, NEGATED, Finding
 from .rulebook import EMERGENCY, RULE_LEVELS, UNDETERMINED, Condition, Rule, Rulebook
 
 
@@ -25,6 +25,8 @@ class Facts:
     def from_findings(cls, findings: Iterable[Finding]) -> "Facts":
         present, mentioned, minutes = set(), set(), []
         for finding in findings:
+            if finding.suspected:  # counts once confirmed (see suspected_signs)
+                continue
             mentioned.add(finding.concept)
             if finding.is_present:
                 present.add(finding.concept)
@@ -55,6 +57,7 @@ class Decision:
     findings: Tuple[Finding, ...]
     missing: Tuple[str, ...]
     rulebook_version: str = ""
+    suspected: Tuple[str, ...] = ()  # red flags to ask back before anything else (see suspected_signs)
 
     @property
     def is_emergency(self) -> bool:
@@ -84,8 +87,21 @@ class Decision:
             "reasons": self.reasons(),
             "findings": [finding.as_dict() for finding in self.findings],
             "missing": list(self.missing),
+            "suspected": list(self.suspected),
             "rulebook_version": self.rulebook_version,
         }
+
+
+def suspected_signs(findings: Sequence[Finding], facts: Facts) -> Tuple[str, ...]:
+    """Signs only one detector found, in the order found, that are neither found otherwise nor
+    already denied by the person's answer to the question about them."""
+    denied = {f.concept for f in findings if ANSWER in f.detected_by and f.status == NEGATED}
+    out = []
+    for finding in findings:
+        concept = finding.concept
+        if finding.suspected and finding.is_present and concept not in facts.present | denied and concept not in out:
+            out.append(concept)
+    return tuple(out)
 
 
 @dataclass
@@ -103,9 +119,12 @@ class TriageEngine:
             fired = tuple(rule for rule in rules if facts.satisfy(rule.condition))
             if fired:
                 # In an emergency nothing more is to be asked: the advice is to get help now.
-                missing = () if level == EMERGENCY else self.missing(facts)
-                return Decision(level, fired, findings, missing, self.rulebook.version)
-        return Decision(UNDETERMINED, (), findings, self.missing(facts), self.rulebook.version)
+                if level == EMERGENCY:
+                    return Decision(level, fired, findings, (), self.rulebook.version)
+                return Decision(level, fired, findings, self.missing(facts), self.rulebook.version,
+                                suspected_signs(findings, facts))
+        return Decision(UNDETERMINED, (), findings, self.missing(facts), self.rulebook.version,
+                        suspected_signs(findings, facts))
 
     def missing(self, facts: Facts) -> Tuple[str, ...]:
         return tuple(

@@ -2,7 +2,8 @@
 
 Per category: how many cases, emergency recall (of the cases that are emergencies),
 false emergencies (non-emergencies called emergencies), level accuracy, and red flags
-found/denied as the vignette expects.
+found/denied as the vignette expects. A case where the assistant would first ask back a sign only
+one detector found ("Are you having trouble breathing right now?") is counted apart: "asked".
 
 ``--blind`` scores every set of tests/data/blind/ (written by people who never saw the code or
 the patterns; ``frozen/`` is never used for tuning) and prints each beside its first-run figure,
@@ -44,6 +45,7 @@ class Outcome:
     vignette: Vignette
     level: str
     present: frozenset
+    asked: bool = False  # not an emergency yet, but a suspected sign would be asked back first
 
     @property
     def level_ok(self) -> bool:
@@ -64,12 +66,21 @@ class CategoryScore:
     emergencies: int = 0
     emergencies_found: int = 0
     false_emergencies: int = 0
+    emergencies_asked: int = 0  # emergencies not called at once, where a suspected sign is asked back
+    non_emergencies_asked: int = 0
     level_correct: int = 0
     failures: List[Outcome] = field(default_factory=list)
 
     @property
     def recall(self) -> Optional[float]:
         return self.emergencies_found / self.emergencies if self.emergencies else None
+
+    @property
+    def recall_with_question(self) -> Optional[float]:
+        """Emergencies called at once or reached by the confirmation question (if the person says yes)."""
+        if not self.emergencies:
+            return None
+        return (self.emergencies_found + self.emergencies_asked) / self.emergencies
 
     @property
     def accuracy(self) -> float:
@@ -106,8 +117,8 @@ def run(vignettes: List[Vignette], service) -> List[Outcome]:
     outcomes = []
     for vignette in vignettes:
         decision = service.assess(vignette.text)
-        present = frozenset(f.concept for f in decision.findings if f.is_present)
-        outcomes.append(Outcome(vignette, decision.level, present))
+        present = frozenset(f.concept for f in decision.findings if f.is_present and not f.suspected)
+        outcomes.append(Outcome(vignette, decision.level, present, bool(decision.suspected) and not decision.is_emergency))
     return outcomes
 
 
@@ -121,6 +132,8 @@ def score(outcomes: List[Outcome]) -> Dict[str, CategoryScore]:
             entry.emergencies += expected_emergency
             entry.emergencies_found += expected_emergency and outcome.level == EMERGENCY
             entry.false_emergencies += (not expected_emergency) and outcome.level == EMERGENCY
+            entry.emergencies_asked += expected_emergency and outcome.asked
+            entry.non_emergencies_asked += (not expected_emergency) and outcome.asked
             entry.level_correct += outcome.level_ok
             if not outcome.ok and key != "ALL":
                 entry.failures.append(outcome)
@@ -128,13 +141,16 @@ def score(outcomes: List[Outcome]) -> Dict[str, CategoryScore]:
 
 
 def table(scores: Dict[str, CategoryScore]) -> str:
-    header = f"{'category':<18} {'count':>5} {'recall':>8} {'false em.':>9} {'level acc.':>10}"
+    header = (f"{'category':<18} {'count':>5} {'recall':>8} {'+asked':>8} {'false em.':>9} {'asked':>6} "
+              f"{'level acc.':>10}")
     lines = [header, "-" * len(header)]
     for name in sorted(scores, key=lambda n: (n == "ALL", n)):
         entry = scores[name]
-        recall = f"{entry.recall:.1%}" if entry.recall is not None else "-"
+        recall = _percent(entry.recall)
+        with_question = _percent(entry.recall_with_question)
         lines.append(
-            f"{name:<18} {entry.count:>5} {recall:>8} {entry.false_emergencies:>9} {entry.accuracy:>10.1%}"
+            f"{name:<18} {entry.count:>5} {recall:>8} {with_question:>8} {entry.false_emergencies:>9} "
+            f"{entry.non_emergencies_asked:>6} {entry.accuracy:>10.1%}"
         )
     return "\n".join(lines)
 
@@ -146,10 +162,12 @@ def summary(scores: Dict[str, CategoryScore]) -> Dict[str, Optional[float]]:
         return round(scores[name].accuracy, 4) if name in scores else None
 
     total = scores["ALL"]
-    recall = total.recall
+    recall, with_question = total.recall, total.recall_with_question
     return {
         "count": total.count,
         "emergency_recall": round(recall, 4) if recall is not None else None,
+        "emergency_recall_with_question": round(with_question, 4) if with_question is not None else None,
+        "questions_on_non_emergencies": total.non_emergencies_asked,
         "false_emergencies": total.false_emergencies,
         "false_emergencies_on_traps": scores["trap"].false_emergencies if "trap" in scores else None,
         "doctor_accuracy": accuracy("doctor"),
@@ -168,8 +186,8 @@ def _percent(value: Optional[float]) -> str:
 
 def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
     """One line per set: each figure as first run -> now."""
-    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em. (traps)':>19}  "
-              f"{'doctor acc.':>15}  {'self-care acc.':>15}")
+    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'+ asked':>7}  {'false em. (traps)':>19}  "
+              f"{'asked':>5}  {'doctor acc.':>15}  {'self-care acc.':>15}")
     lines = [header, "-" * len(header)]
     for name, now in current.items():
         was = first.get(name, {})
@@ -183,8 +201,9 @@ def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
         false_now = f"{now['false_emergencies']} ({count(now['false_emergencies_on_traps'])})"
         false_was = f"{was['false_emergencies']} ({count(was['false_emergencies_on_traps'])})" if was else "?"
         lines.append(f"{name:<28} {now['count']:>4}  {pair('emergency_recall', _percent):>17}  "
-                     f"{false_was + ' -> ' + false_now:>19}  {pair('doctor_accuracy', _percent):>15}  "
-                     f"{pair('self_care_accuracy', _percent):>15}")
+                     f"{_percent(now.get('emergency_recall_with_question')):>7}  "
+                     f"{false_was + ' -> ' + false_now:>19}  {count(now.get('questions_on_non_emergencies')):>5}  "
+                     f"{pair('doctor_accuracy', _percent):>15}  {pair('self_care_accuracy', _percent):>15}")
     return "\n".join(lines)
 
 
@@ -228,7 +247,8 @@ def main(argv=None) -> int:
         print("\nCases that came out wrong:")
         for outcome in failures:
             v = outcome.vignette
-            print(f"  {v.id}: expected {v.level}, got {outcome.level}; present={sorted(outcome.present)}\n    {v.text}")
+            asked = " (asks back a suspected sign)" if outcome.asked else ""
+            print(f"  {v.id}: expected {v.level}, got {outcome.level}{asked}; present={sorted(outcome.present)}\n    {v.text}")
     elif failures:
         print(f"\n{len(failures)} case(s) came out wrong; --show-failures lists them.")
     return 0

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 # Statuses a finding can have. Only PRESENT and UNCERTAIN count as the person having it:
 # when someone is unsure about a red flag, the documents' caution ("seek immediate care") wins.
@@ -16,6 +16,10 @@ FAMILY = "family"
 STATUSES = (PRESENT, UNCERTAIN, NEGATED, HYPOTHETICAL, HISTORICAL, FAMILY)
 COUNTS_AS_PRESENT = frozenset({PRESENT, UNCERTAIN})
 
+# Who found a finding: the patterns of concepts.yml, the clause embeddings (bot/nlp/semantic.py),
+# or the person's own yes or no to a question.
+PATTERNS, EMBEDDING, ANSWER = "patterns", "embedding", "answer"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -26,6 +30,10 @@ class Finding:
     status: str = PRESENT
     category: str = ""
     minutes: Optional[float] = None  # only for ``duration`` findings
+    detected_by: Tuple[str, ...] = (PATTERNS,)
+    score: Optional[float] = None  # the embedding's cosine, when it took part
+    # A red flag only one detector found: it counts once the person confirms it (the assistant asks).
+    suspected: bool = False
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -39,4 +47,10 @@ class Finding:
         data = {"concept": self.concept, "text": self.text, "status": self.status}
         if self.minutes is not None:
             data["minutes"] = self.minutes
+        if self.category == "red_flag" or self.detected_by != (PATTERNS,):
+            data["detected_by"] = list(self.detected_by)
+            if self.score is not None:
+                data["score"] = self.score
+            if self.suspected:
+                data["suspected"] = True
         return data

@@ -254,3 +254,52 @@ def test_a_clear_no_to_the_emergency_question_goes_on(talk):
     s.say("my left foot is numb")
     s.say("no", "deny", 0.6)
     assert s.asked not in (None, "emergency_signs") and s.level != "emergency"
+
+
+# ---------------------------------------------------------------- signs only one detector found
+
+BREATHING_IN_OTHER_WORDS = "my leg is numb and I can't get enough air in"  # the embedding alone finds it
+
+
+def test_a_sign_only_one_detector_found_is_asked_back_first_and_yes_is_the_emergency(talk):
+    s = Session(talk)
+    s.say(BREATHING_IN_OTHER_WORDS)
+    assert s.asked == "confirm:difficulty_breathing"
+    assert s.texts[-1].endswith("Are you having trouble breathing right now?")
+    assert s.plan.replies[-1].buttons == ("Yes", "No")
+    # The question comes before anything else; its payload shows staff the sign in question.
+    assert s.level == "undetermined" and s.plan.replies[-1].payload["triage"]["suspected"] == ["difficulty_breathing"]
+    found = s.plan.replies[-1].payload["triage"]["findings"]
+    assert [(f["concept"], f["detected_by"], f.get("suspected")) for f in found] == [
+        ("difficulty_breathing", ["embedding"], True)]
+    s.say("yes", "affirm")
+    assert s.level == "emergency" and s.texts[0].startswith("EMERGENCY")
+    assert s.plan.decision.red_flags == ["emergency.difficulty_breathing"]
+    assert s.asked is None
+
+
+def test_a_clear_no_to_the_sign_goes_on_and_it_is_not_asked_again(talk):
+    s = Session(talk)
+    s.say(BREATHING_IN_OTHER_WORDS)
+    s.say("no", "deny")
+    assert not s.plan.decision.is_emergency and s.plan.decision.suspected == ()
+    assert s.asked == "emergency_signs"  # on to the questionnaire, screen first
+    s.say("none of those", "deny")
+    assert s.asked not in (None, "confirm:difficulty_breathing") and not s.plan.decision.is_emergency
+
+
+def test_an_unclear_answer_to_the_sign_asks_it_again_and_says_why(talk):
+    s = Session(talk)
+    s.say(BREATHING_IN_OTHER_WORDS)
+    s.say("hmm", "nlu_fallback")
+    assert s.asked == "confirm:difficulty_breathing"
+    assert any("clear yes or no" in text and "911" in text for text in s.texts)
+    s.say("yes", "affirm", confidence=0.4)  # a yes the classifier is unsure of is no answer either
+    assert s.asked == "confirm:difficulty_breathing" and not s.plan.decision.is_emergency
+
+
+def test_an_answer_to_the_confirmation_is_still_read_for_signs_first(talk):
+    s = Session(talk)
+    s.say(BREATHING_IN_OTHER_WORDS)
+    s.say("no, but I can't control my bladder", "deny")
+    assert s.level == "emergency" and s.texts[0].startswith("EMERGENCY")

@@ -22,8 +22,19 @@ def test_json_for_one_text_has_the_documented_shape():
     assert data["level"] == "emergency"
     assert data["red_flags"] == ["emergency.bladder_bowel_loss"]
     assert {"rule", "level", "source", "quote"} <= set(data["reasons"][0])
-    assert {"concept": "bladder_bowel_loss", "text": "can't control my bladder", "status": "present"} in data["findings"]
-    assert data["missing"] == []
+    sign = next(f for f in data["findings"] if f["concept"] == "bladder_bowel_loss")
+    # Both detectors found it: the patterns and the clause embedding (with its cosine).
+    assert {k: sign[k] for k in ("text", "status", "detected_by")} == {
+        "text": "can't control my bladder", "status": "present", "detected_by": ["patterns", "embedding"]}
+    assert 0.62 <= sign["score"] <= 1 and "suspected" not in sign
+    assert data["missing"] == [] and data["suspected"] == []
+
+
+def test_json_marks_a_sign_only_the_embedding_found_as_suspected():
+    data = json.loads(run_cli("--json", "my leg is numb and I can't get enough air in"))
+    sign = next(f for f in data["findings"] if f["concept"] == "difficulty_breathing")
+    assert sign["detected_by"] == ["embedding"] and sign["suspected"] is True and sign["status"] == "present"
+    assert data["level"] != "emergency" and data["suspected"] == ["difficulty_breathing"]
 
 
 def test_stdin_gives_one_object_per_line_in_order():

@@ -22,6 +22,9 @@ class TriageDecision(Base):
     reasons = Column(JSON, nullable=False, default=list)  # [{"rule", "level", "source", "quote"}]
     sources = Column(JSON, nullable=False, default=list)  # the distinct seed documents the reasons cite
     missing = Column(JSON, nullable=False, default=list)
+    # [{"concept", "text", "status", "detected_by": ["patterns" | "embedding" | "answer"], "score"}]
+    findings = Column(JSON, nullable=True, default=list)
+    suspected = Column(JSON, nullable=True, default=list)  # red-flag concepts asked back, not yet confirmed
     rulebook_version = Column(String(64))
 
     conversation = relationship("Conversation", back_populates="decisions")

@@ -1,0 +1,169 @@
+"""Plays the blind conversation sets through the conversation planner: ``python -m bot.dialogue.rehearse``.
+
+Each conversation of tests/data/blind/{frozen,tuning}/conversations.yml is an opening message
+and the person's answer to each question the assistant may ask. The messages are classified by
+the trained Rasa model's own NLU (models/current.tar.gz), as in production, and the planner asks
+what it asks; each question gets the set's answer to it ("I don't know" when the set has none,
+"skip" when the same question comes back, as a person would move on). A sign asked back ("Are
+you having trouble breathing right now?") has no answer in the sets: it gets the truthful one
+the script's label implies, yes in an emergency and no otherwise, so the figure shows whether
+the assistant gets to the right question. The outcome is the most urgent level the assistant gave. Printed as the single-message
+sets are: emergency recall, false emergencies, level accuracy; ``--show-failures`` lists them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..datafiles import check_keys, read_yaml
+from ..triage.evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, _percent
+from ..triage.rulebook import EMERGENCY, LEVELS, more_urgent
+from .conversation import Conversation, Given, Turn, confirmed_concept
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "current.tar.gz"
+MAX_TURNS = 14  # more than the rulebook's questions, so a loop shows as a failure, not a hang
+_KEYS = {"id", "category", "opening", "answers", "level", "red_flags", "absent"}
+
+
+@dataclass(frozen=True)
+class Script:
+    id: str
+    category: str
+    opening: str
+    answers: Dict[str, str]
+    level: str
+
+
+@dataclass
+class Played:
+    script: Script
+    level: str
+    turns: List[Tuple[str, str]] = field(default_factory=list)  # (what the assistant asked, what was said)
+
+
+def load_scripts(path: Path) -> List[Script]:
+    data = check_keys(read_yaml(path), {"version", "conversations"}, str(path), {"conversations"})
+    scripts = []
+    for raw in data["conversations"]:
+        raw = check_keys(raw, _KEYS, f"{path.name}: {raw.get('id')}", {"id", "category", "opening", "level"})
+        if raw["level"] not in LEVELS:
+            raise ValueError(f"{path}: {raw['id']}: unknown level {raw['level']!r}")
+        scripts.append(Script(raw["id"], raw["category"], raw["opening"],
+                              {str(k): str(v) for k, v in (raw.get("answers") or {}).items()}, raw["level"]))
+    return scripts
+
+
+class Player:
+    def __init__(self, planner: Conversation, agent):
+        self.planner, self.agent = planner, agent
+
+    async def _turn(self, text: str, asked: Optional[str]) -> Turn:
+        parsed = await self.agent.parse_message(text)
+        intent = parsed.get("intent") or {}
+        return Turn(text, intent.get("name"), asked, float(intent.get("confidence") or 0.0))
+
+    def _answer(self, script: Script, asked: str, again: bool) -> str:
+        if again:  # the answer was not understood: a person would move on rather than repeat it
+            return "skip"
+        if confirmed_concept(asked):  # asked back a sign: the truthful answer the script's label implies
+            return "yes" if script.level == EMERGENCY else "no"
+        return script.answers.get(asked, "I don't know")
+
+    async def play(self, script: Script) -> Played:
+        turns: List[Turn] = []
+        given, asked, level = Given(), None, "undetermined"
+        played = Played(script, level)
+        text = script.opening
+        for _ in range(MAX_TURNS):
+            turns.append(await self._turn(text, asked))
+            played.turns.append((asked or "", text))
+            plan = self.planner.plan(turns, given)
+            for reply in plan.replies:
+                sent = (reply.payload or {}).get("triage", {}).get("level")
+                if sent and more_urgent(sent, level):
+                    level = sent
+            if plan.decision.is_emergency:
+                level = EMERGENCY
+            again = plan.asked is not None and plan.asked == asked
+            given, asked = plan.given, plan.asked
+            if level == EMERGENCY or asked is None:
+                break
+            text = self._answer(script, asked, again)
+        played.level = level
+        return played
+
+
+def score(played: List[Played]) -> Dict[str, CategoryScore]:
+    scores: Dict[str, CategoryScore] = {}
+    for p in played:
+        for key in (p.script.category, "ALL"):
+            entry = scores.setdefault(key, CategoryScore())
+            entry.count += 1
+            expected = p.script.level == EMERGENCY
+            entry.emergencies += expected
+            entry.emergencies_found += expected and p.level == EMERGENCY
+            entry.false_emergencies += (not expected) and p.level == EMERGENCY
+            entry.level_correct += p.level == p.script.level
+    return scores
+
+
+def line(name: str, scores: Dict[str, CategoryScore]) -> str:
+    total = scores["ALL"]
+    accuracy = {k: _percent(scores[k].accuracy) if k in scores else "-" for k in ("doctor", "self_care")}
+    traps = scores["trap"].false_emergencies if "trap" in scores else "-"
+    return (f"{name:<28} {total.count:>4}  {_percent(total.recall):>17}  {f'{total.false_emergencies} ({traps})':>19}  "
+            f"{_percent(total.accuracy):>10}  {accuracy['doctor']:>11}  {accuracy['self_care']:>14}")
+
+
+async def _main(args) -> int:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's per-message debug lines would bury the table
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+
+    from ..settings import Settings
+    from ..triage.service import TriageService
+
+    if not MODEL.exists():
+        print(f"error: {MODEL} is missing: run `make train` first", file=sys.stderr)
+        return 2
+    print(f"Loading {MODEL.name} and the language pipeline ...", file=sys.stderr)
+    agent = Agent.load(str(MODEL))
+    player = Player(Conversation(TriageService(), Settings.from_env().emergency_number), agent)
+    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em. (traps)':>19}  {'level acc.':>10}  "
+              f"{'doctor acc.':>11}  {'self-care acc.':>14}")
+    print("Blind conversations, played turn by turn (no first run recorded: this scorer is new):")
+    print(header)
+    print("-" * len(header))
+    for part in args.part or BLIND_PARTS:
+        path = BLIND_DIR / part / "conversations.yml"
+        if not path.exists():
+            continue
+        played = [await player.play(script) for script in load_scripts(path)]
+        print(line(f"{part}/conversations", score(played)))
+        if args.show_failures:
+            for p in played:
+                if p.level != p.script.level:
+                    print(f"  {p.script.id}: expected {p.script.level}, got {p.level}")
+                    for asked, text in p.turns:
+                        print(f"    [{asked or 'opening'}] {text}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.dialogue.rehearse", description=__doc__.splitlines()[0])
+    parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--part", action="append", choices=BLIND_PARTS,
+                        help="only this part (repeatable); frozen/ is for the final measurement only")
+    return asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The second red-flag detector: clause embeddings compared with patients' descriptions of each sign.
+
+It shares nothing with the patterns of concepts.yml. Each clause (bot/nlp/clauses.py), without its
+numbness words, is embedded by all-MiniLM-L6-v2 (bot/nlp/embedding.py) and compared with every
+description in resources/sign_descriptions.yml; a clause is a sign when its closest description
+reaches the bank's ``found`` cosine and beats the closest benign anchor by ``benign_margin``.
+Embeddings ignore "no", "if" and "years ago" (a negated clause scores like the sign itself), so this
+detector only says *which* sign a clause talks about; whether it is present is decided on the
+clause by ConText, in the pipeline.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from .clauses import comparable_text
+from .resources import SignBank, load_sign_bank
+
+MIN_CHARS = 4  # a clause shorter than this once the numbness words are gone says nothing
+
+
+def _as_compared(text: str) -> str:
+    compared = comparable_text(text)
+    return compared if len(compared) >= MIN_CHARS else text
+
+
+@dataclass(frozen=True)
+class SignMatch:
+    concept: str
+    score: float  # cosine with the closest description of the sign
+    description: str  # that description (why it matched, for staff and for tuning)
+
+
+class SignDetector:
+    def __init__(self, bank: Optional[SignBank] = None, encoder=None):
+        from .embedding import shared_encoder
+
+        self.bank = bank or load_sign_bank()
+        self.encoder = encoder or shared_encoder()
+        texts, owners = [], []
+        for index, sign in enumerate(self.bank.entries):
+            texts.extend(sign.descriptions)
+            owners.extend([index] * len(sign.descriptions))
+        self._texts = texts
+        self._owners = np.asarray(owners)
+        # Descriptions and anchors are compared as clauses are: without numbness and leg words.
+        self._signs = self.encoder.encode([_as_compared(t) for t in texts])  # (descriptions, 384), unit rows
+        self._benign = self.encoder.encode([_as_compared(t) for t in self.bank.benign])
+
+    def matches(self, clauses: Sequence[str]) -> List[Optional[SignMatch]]:
+        """For each clause, the sign it describes, or None."""
+        texts = [comparable_text(c) for c in clauses]
+        wanted = [i for i, t in enumerate(texts) if len(t) >= MIN_CHARS]
+        out: List[Optional[SignMatch]] = [None] * len(texts)
+        if not wanted:
+            return out
+        vectors = self.encoder.encode([texts[i] for i in wanted])
+        similarity = vectors @ self._signs.T
+        benign = (vectors @ self._benign.T).max(axis=1)
+        for row, index in enumerate(wanted):
+            best = int(similarity[row].argmax())
+            score = float(similarity[row, best])
+            if score >= self.bank.found and score - float(benign[row]) >= self.bank.benign_margin:
+                concept = self.bank.entries[int(self._owners[best])].concept
+                out[index] = SignMatch(concept, round(score, 3), self._texts[best])
+        return out
