@@ -33,7 +33,8 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 # measures the trigger, not the numbness: "after sitting for two hours my foot tingled".
 _TRIGGER_WORD = re.compile(
     r"^(?:sat|sit|sitting|stood|stand|standing|drive|driving|drove|ride|riding|rode|kneel\w*|knelt|cycl\w*"
-    r"|bik\w*|work\w*|after|flight|flew|walk\w*|sleep\w*|slept|desk|gaming|meditat\w*|concert|kneeling)$",
+    r"|bik\w*|work\w*|after|flight|flew|walk\w*|sleep\w*|slept|desk|gaming|meditat\w*|concert|kneeling"
+    r"|folded|tucked|crossed|cross|lying|lay|squat\w*|perch\w*|curled|weeding|gardening|meeting|cinema)$",
     re.IGNORECASE,
 )
 _SENSATION_WORD = re.compile(r"^(?:numb\w*|tingl\w*|asleep|pins|needles|dead|feeling|sensation|it|its|it's)$", re.IGNORECASE)
@@ -72,12 +73,14 @@ def minutes_of(phrase: str) -> Optional[float]:
     return None
 
 
-def measures_trigger(text_before: str) -> bool:
-    """True when the words before a duration say it is how long the person sat, drove, stood..."""
+def measures_trigger(text_before: str, text_after: str = "") -> bool:
+    """True when the words around a duration say it is how long the person sat, drove, knelt...:
+    "sat on my feet doing homework for ages", "a couple of hours kneeling to weed"."""
     clause = _CLAUSE_BREAK.split(text_before)[-1]
-    for word in reversed(_WORD.findall(clause)[-8:]):
+    for word in reversed(_WORD.findall(clause)[-12:]):
         if _SENSATION_WORD.match(word):
             return False
         if _TRIGGER_WORD.match(word):
             return True
-    return False
+    following = _WORD.findall(_CLAUSE_BREAK.split(text_after)[0])[:2]
+    return any(_TRIGGER_WORD.match(word) for word in following if word.lower() != "after")

@@ -211,7 +211,7 @@ class ClinicalPipeline:
                 concept = ent.label_
                 minutes = None
                 if concept == "duration":
-                    if measures_trigger(text[: ent.start_char]):
+                    if measures_trigger(text[: ent.start_char], text[ent.end_char :]):
                         continue
                     minutes = minutes_of(ent.text)
                     if minutes is None:

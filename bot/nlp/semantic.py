@@ -45,6 +45,7 @@ class SignDetector:
             owners.extend([index] * len(sign.descriptions))
         self._texts = texts
         self._owners = np.asarray(owners)
+        self._is_sign = self._owners < len(self.bank.signs)
         # Descriptions and anchors are compared as clauses are: without numbness and leg words.
         self._signs = self.encoder.encode([_as_compared(t) for t in texts])  # (descriptions, 384), unit rows
         self._benign = self.encoder.encode([_as_compared(t) for t in self.bank.benign])
@@ -59,10 +60,20 @@ class SignDetector:
         vectors = self.encoder.encode([texts[i] for i in wanted])
         similarity = vectors @ self._signs.T
         benign = (vectors @ self._benign.T).max(axis=1)
+        signs, others = self._is_sign, ~self._is_sign
         for row, index in enumerate(wanted):
-            best = int(similarity[row].argmax())
-            score = float(similarity[row, best])
+            # A sign must also beat the everyday clauses; the other findings (the benign pattern,
+            # which those everyday clauses resemble on purpose) need only come closest.
+            best_sign = int(np.flatnonzero(signs)[similarity[row, signs].argmax()])
+            score = float(similarity[row, best_sign])
             if score >= self.bank.found and score - float(benign[row]) >= self.bank.benign_margin:
-                concept = self.bank.entries[int(self._owners[best])].concept
-                out[index] = SignMatch(concept, round(score, 3), self._texts[best])
+                out[index] = self._match(best_sign, score)
+            elif others.any():
+                best_other = int(np.flatnonzero(others)[similarity[row, others].argmax()])
+                other_score = float(similarity[row, best_other])
+                if other_score >= self.bank.found and other_score > score:
+                    out[index] = self._match(best_other, other_score)
         return out
+
+    def _match(self, row: int, score: float) -> SignMatch:
+        return SignMatch(self.bank.entries[int(self._owners[row])].concept, round(score, 3), self._texts[row])
