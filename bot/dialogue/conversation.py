@@ -7,6 +7,7 @@ reminder and asks nothing more.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -43,6 +44,16 @@ CLEAR_ANSWER = 0.6
 # A sign only one red-flag detector found is asked back ("Are you having trouble breathing right
 # now?") before anything else; the question's id is this prefix and the sign's concept.
 CONFIRM = "confirm:"
+
+
+# "yeah actually, my words came out all mushed up": a yes that goes on to tell the sign in the
+# person's own words. The classifier reads it as a description, so the yes is read here.
+_YES_FIRST = re.compile(r"^\W*(?:yes|yeah|yea|yep|yup|yah|aye|sadly|unfortunately|afraid so|i do|i think so)\b(?!\W*(?:but )?no\b)",
+                        re.IGNORECASE)
+
+
+def starts_with_yes(text: str) -> bool:
+    return bool(_YES_FIRST.match(text))
 
 
 def confirmed_concept(question_id: Optional[str]) -> Optional[str]:
@@ -104,7 +115,7 @@ class Conversation:
                 mentioned = {f.concept for f in found}
                 if turn.intent == DENY and turn.asked in DENIAL_CONCEPTS:
                     found.append(Finding(DENIAL_CONCEPTS[turn.asked], turn.text, PRESENT, "answer"))
-                if turn.intent == AFFIRM and turn.asked == "emergency_signs":
+                if turn.asked == EMERGENCY_QUESTION and (turn.intent == AFFIRM or (turn.intent != DENY and starts_with_yes(turn.text))):
                     found.append(Finding("red_flag_affirmed", turn.text, PRESENT, "red_flag"))  # in ANSWER_CONCEPTS
                 sign = confirmed_concept(turn.asked)
                 if sign and turn.intent in (AFFIRM, DENY):  # the person's own yes or no decides the sign

@@ -303,3 +303,19 @@ def test_an_answer_to_the_confirmation_is_still_read_for_signs_first(talk):
     s.say(BREATHING_IN_OTHER_WORDS)
     s.say("no, but I can't control my bladder", "deny")
     assert s.level == "emergency" and s.texts[0].startswith("EMERGENCY")
+
+
+def test_a_yes_to_the_screen_that_goes_on_in_the_persons_own_words_is_the_emergency(talk):
+    s = Session(talk)
+    s.say("numbness in my right leg from the hip right down to my toes")
+    assert s.asked == "emergency_signs"
+    # The classifier calls this a description, not a yes: the yes at its start still answers.
+    s.say("yeah actually, about an hour ago my words came out all mushed up for a few minutes", "describe_symptoms")
+    assert s.level == "emergency"
+
+
+def test_a_yes_that_turns_into_a_no_is_not_taken_as_yes(talk):
+    s = Session(talk)
+    s.say("numbness in my right leg from the hip right down to my toes")
+    s.say("yes, no, none of those", "describe_symptoms")
+    assert s.level != "emergency"
