@@ -29,3 +29,16 @@ def test_a_red_flag_is_marked_and_the_intent_kept(service):
     flagged = processed(service, "my legs are numb and I can't control my bladder", "describe_symptoms")
     assert flagged.get(INTENT)["name"] == "describe_symptoms"
     assert any(entity["entity"] == RED_FLAG_ENTITY for entity in flagged.get(ENTITIES))
+
+
+def test_the_safety_net_reads_with_both_detectors_and_flags_only_what_counts(service):
+    # The Rasa server's own check uses the same two detectors as the action server.
+    assert service.pipeline.signs is not None
+    both = processed(service, "my legs are numb and I can't control my bladder", "describe_symptoms")
+    assert both.get("triage")["level"] == "emergency"
+    (finding,) = [f for f in both.get("triage")["findings"] if f["concept"] == "bladder_bowel_loss"]
+    assert finding["detected_by"] == ["patterns", "embedding"]
+    # A sign only the embedding found is asked back by the conversation, not flagged here.
+    suspected = processed(service, "my leg is numb and I can't get enough air in", "describe_symptoms")
+    assert not any(entity["entity"] == RED_FLAG_ENTITY for entity in suspected.get(ENTITIES) or [])
+    assert suspected.get("triage") is None or suspected.get("triage")["level"] != "emergency"
