@@ -127,3 +127,23 @@ def test_the_conversation_is_stored_in_the_sqlite_tracker_store(assistant):
 def test_an_emergency_sign_inside_a_very_long_message_is_found(assistant):
     reply = say(assistant, new_sender(), "my leg is numb. " * 200 + "I can't control my bladder")
     assert triage_of(reply)["level"] == "emergency"
+
+
+def test_a_sign_only_the_embedding_found_is_asked_back_and_a_yes_is_the_emergency(assistant):
+    sender = new_sender()
+    first = say(assistant, sender, "my leg is numb and I can't get enough air in")
+    question = [message for message in first if "text" in message][-1]  # the decision comes apart, as custom data
+    assert question["text"].endswith("Are you having trouble breathing right now?")
+    assert [button["title"] for button in question["buttons"]] == ["Yes", "No"]
+    assert triage_of(first)["suspected"] == ["difficulty_breathing"] and triage_of(first)["level"] != "emergency"
+    reply = say(assistant, sender, "Yes")
+    assert reply[0]["text"].startswith("EMERGENCY: call 911") and triage_of(reply)["level"] == "emergency"
+
+
+def test_a_no_to_the_sign_asked_back_goes_on_to_the_questions(assistant):
+    sender = new_sender()
+    say(assistant, sender, "my leg is numb and I can't get enough air in")
+    reply = say(assistant, sender, "No")
+    texts = [message["text"] for message in reply if "text" in message]
+    assert texts[-1].startswith("Some signs need emergency care")
+    assert not any(text.startswith("EMERGENCY") for text in texts)
