@@ -248,8 +248,11 @@ class ClinicalPipeline:
         targets, found = [], {}
         # Other concepts only where the patterns found none of the same kind in the whole message.
         kinds_found = {self.categories.get(ent.label_) for ent in doc.ents}
+        concepts_found = {ent.label_ for ent in doc.ents}
         for clause, match in zip(clauses, matches):
             if match is None or any(clause.start <= ent.start < clause.end for _, ent in red_flags):
+                continue
+            if concepts_found & set(self.signs.unless(match.concept)):
                 continue
             category = self.categories.get(match.concept)
             if category != RED_FLAG and category in kinds_found:

@@ -172,6 +172,9 @@ class SignDescriptions:
     descriptions: Tuple[str, ...]
     document: str
     quote: str
+    # Concepts that, found by the patterns in the message, rule the sign out: embeddings put
+    # antonyms close together ("it started gradually" is near "it came on suddenly").
+    unless: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,12 +215,15 @@ def load_sign_bank(path: Path = SIGN_DESCRIPTIONS_FILE, concepts: Tuple[ConceptR
         where = f"{path.name}: sign {concept!r}"
         if concepts and concept not in red_flags:
             raise ResourceError(f"{where}: not a red-flag concept of {CONCEPTS_FILE.name}")
-        raw = _check(raw, {"source", "question", "descriptions"}, where, {"source", "question", "descriptions"})
+        raw = _check(raw, {"source", "question", "descriptions", "unless"}, where, {"source", "question", "descriptions"})
+        unless = tuple(raw.get("unless") or ())
+        if concepts and set(unless) - known:
+            raise ResourceError(f"{where}: unless names unknown concept(s) {sorted(set(unless) - known)}")
         source = _check(raw["source"], {"document", "quote"}, f"{where}: source", {"document", "quote"})
         if not isinstance(raw["question"], str) or not raw["question"].strip().endswith("?"):
             raise ResourceError(f"{where}: question must be a question in plain words")
         signs.append(SignDescriptions(concept, raw["question"].strip(), _texts(raw["descriptions"], where),
-                                      str(source["document"]), str(source["quote"])))
+                                      str(source["document"]), str(source["quote"]), unless))
     if not signs:
         raise ResourceError(f"{path}: no signs")
     findings = []

@@ -75,5 +75,9 @@ class SignDetector:
                     out[index] = self._match(best_other, other_score)
         return out
 
+    def unless(self, concept: str) -> tuple:
+        """The concepts that, found by the patterns, rule this one out (see SignDescriptions)."""
+        return next((e.unless for e in self.bank.entries if e.concept == concept), ())
+
     def _match(self, row: int, score: float) -> SignMatch:
         return SignMatch(self.bank.entries[int(self._owners[row])].concept, round(score, 3), self._texts[row])
