@@ -17,7 +17,7 @@ WEB_STAMP := bot/web/node_modules/.package-lock.json
 # Redis and nginx (the several-Rasa-servers tests, tests/scale: lock store, example load balancer).
 SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core redis-server nginx-light
 
-.PHONY: help install train run test pytest validate test-stories nlu-report eval bench lock clean system-deps migrate web audit
+.PHONY: help install train run test pytest validate test-stories nlu-report eval bench bench-staff lock clean system-deps migrate web audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name current
 	@touch $@
 
-web: $(WEB_STAMP) ## Install the website widget (rasa-webchat) with npm ci from bot/web/package-lock.json
+web: $(WEB_STAMP) ## Install the website widget (rasa-webchat) and axe-core for the accessibility tests, with npm ci from bot/web/package-lock.json
 
 $(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
 	@command -v npm > /dev/null || { echo "error: the website widget needs npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
@@ -94,6 +94,9 @@ eval: install $(MODEL) ## Score the triage on the vignettes and on the blind set
 
 bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
 	$(PY) -m bench $(BENCH_ARGS)
+
+bench-staff: install system-deps ## The staff app at scale on SQLite and PostgreSQL: list, search, export, purge (BENCH_STAFF_ARGS="--conversations 100000")
+	$(PY) -m bench.staff $(BENCH_STAFF_ARGS)
 
 # pip-audit needs packaging>=23 and Rasa 3.6 packaging<21: the audit tools get their own venv.
 AUDIT_VENV := .venv-audit

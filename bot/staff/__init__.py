@@ -2,7 +2,9 @@
 
 auth.py (login, logout, session timeout, lock-out, roles), csrf.py, accounts.py (passwords),
 conversations.py (list, transcript, review, notes, export), admin.py (audit log, accounts),
-queries.py (filters and pages), export.py (CSV and JSON), templates/ (all extend base.html).
+queries.py (filters, what exports read), pages.py (keyset pages of the list), search.py (the search
+box on the full-text index) with stemmer.py, export.py (streamed JSON, JSON Lines and CSV),
+templates/ (all extend base.html).
 """
 from __future__ import annotations
 

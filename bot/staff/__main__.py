@@ -1,7 +1,7 @@
 """`python -m bot.staff COMMAND`: accounts, exports, retention, and serving the app.
 
   add-user NAME --role reviewer|admin [--password-stdin]    set-password NAME [--password-stdin]
-  unlock NAME                                               export --format json|csv [filters]
+  unlock NAME                                               export --format json|jsonl|csv|fhir|fhir-transaction|fhir-ndjson [filters]
   purge [--days N]                                          erase SENDER [--pseudonym]
   serve                                                     (what `make run` starts)
 """
@@ -20,8 +20,8 @@ from ..store.database import make_engine, make_session_factory, transaction
 from ..store.models import EXPORTED, ROLES
 from ..store.retention import erase, purge
 from .accounts import AccountError, add_user, find_user, set_password, unlock
-from .export import FORMATS
-from .queries import LEVEL_CHOICES, ConversationFilter, load_conversation, matching_conversations
+from .export import MIMETYPES, ExportTally, export_chunks
+from .queries import LEVEL_CHOICES, ConversationFilter, existing_ids
 
 
 def _actor(command: str) -> str:
@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     password.add_argument("name")
     password.add_argument("--password-stdin", action="store_true")
     commands.add_parser("unlock", help="lift a lock-out after failed logins").add_argument("name")
-    export = commands.add_parser("export", help="print conversations as JSON or CSV")
-    export.add_argument("--format", choices=sorted(FORMATS), default="json")
+    export = commands.add_parser("export", help="print conversations as JSON, JSON Lines or CSV (streamed)")
+    export.add_argument("--format", choices=sorted(MIMETYPES), default="json")
     export.add_argument("--id", type=int, action="append", help="one conversation (repeatable); else the filters")
     export.add_argument("--level", choices=LEVEL_CHOICES)
     export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
@@ -67,26 +67,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _export(sessions, args) -> int:
-    with transaction(sessions) as session:
-        if args.id:
-            conversations = [c for c in (load_conversation(session, i) for i in args.id) if c is not None]
-            if len(conversations) != len(args.id):
+    """Writes to stdout while reading; the audit entry follows, with the count and the digest of the ids."""
+    if args.id:
+        with sessions() as session:
+            if len(existing_ids(session, args.id)) != len(set(args.id)):
                 print("error: no conversation with some of those ids", file=sys.stderr)
                 return 1
-            filters = {}
-        else:
-            query = {"level": args.level, "from": args.date_from, "to": args.date_to, "channel": args.channel,
-                     "reviewed": args.reviewed, "q": args.search}
-            chosen = ConversationFilter.from_args({k: v for k, v in query.items() if v})
-            if chosen.problems:
-                print("error: " + "; ".join(chosen.problems), file=sys.stderr)
-                return 2
-            conversations, filters = matching_conversations(session, chosen), chosen.to_args()
-        render, _mimetype = FORMATS[args.format]
-        output = render(conversations)
-        audit(session, _actor("export"), EXPORTED, f"{len(conversations)} conversation(s)",
-              format=args.format, filters=filters, ids=[c.id for c in conversations])
-    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+        chosen, filters = None, {}
+    else:
+        query = {"level": args.level, "from": args.date_from, "to": args.date_to, "channel": args.channel,
+                 "reviewed": args.reviewed, "q": args.search}
+        chosen = ConversationFilter.from_args({k: v for k, v in query.items() if v})
+        if chosen.problems:
+            print("error: " + "; ".join(chosen.problems), file=sys.stderr)
+            return 2
+        filters = chosen.to_args()
+    tally, complete = ExportTally(), False
+    try:
+        for chunk in export_chunks(args.format, sessions, chosen, args.id, tally):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        complete = True
+    finally:
+        detail = {"format": args.format, "filters": filters, **tally.detail()}
+        if not complete:
+            detail["complete"] = False
+        with transaction(sessions) as session:
+            audit(session, _actor("export"), EXPORTED, f"{tally.count} conversation(s)", **detail)
     return 0
 
 

@@ -1,14 +1,20 @@
 """The reviewer's pages: the conversation list, one transcript, review, notes and exports."""
 from __future__ import annotations
 
+import logging
+from typing import Any, Dict, Iterator, Optional, Sequence
+
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from ..store.audit import audit
+from ..store.database import transaction
 from ..store.models import EXPORTED, NOTE_ADDED, REVIEWED, VIEWED, ReviewNote
 from . import context, db, now
 from .auth import login_required
-from .export import FORMATS
-from .queries import LEVEL_CHOICES, ConversationFilter, channels, conversation_page, load_conversation, matching_conversations
+from .export import EXTENSIONS, MIMETYPES, ExportTally, export_chunks
+from .queries import LEVEL_CHOICES, ConversationFilter, channels, conversation_page, load_conversation
+
+logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("conversations", __name__)
 MAX_NOTE_LENGTH = 4000
@@ -26,7 +32,10 @@ def listing():
     filters = ConversationFilter.from_args(request.args)
     for problem in filters.problems:
         flash(f"Filter ignored: {problem}.", "error")
-    page = conversation_page(db(), filters, request.args.get("page", 1, type=int), context().page_size)
+    page = conversation_page(
+        db(), filters, context().page_size, number=request.args.get("page", 1, type=int),
+        after=request.args.get("after"), before=request.args.get("before"), last=bool(request.args.get("last")),
+    )
     return render_template(
         "conversations.html",
         page=page,
@@ -81,36 +90,48 @@ def add_note(conversation_id: int):
     return redirect(url_for("conversations.transcript", conversation_id=conversation.id) + "#notes")
 
 
-def _download(conversations, fmt: str, filename: str) -> Response:
-    render, mimetype = FORMATS[fmt]
+def _download(fmt: str, filename: str, target: Optional[str], filters: Optional[ConversationFilter] = None,
+              ids: Optional[Sequence[int]] = None, detail: Optional[Dict[str, Any]] = None) -> Response:
+    """Streams the export while reading it; the audit entry is written when the stream ends (or is cut off)."""
+    mimetype = MIMETYPES[fmt]
+    sessions, actor = context().sessions, g.user.name
+
+    def stream() -> Iterator[str]:
+        tally, complete = ExportTally(), False
+        try:
+            yield from export_chunks(fmt, sessions, filters, ids, tally)
+            complete = True
+        finally:  # also when the download is cancelled: what was sent is on record
+            entry: Dict[str, Any] = {"format": fmt, **(detail or {}), **tally.detail()}
+            if not complete:
+                entry["complete"] = False
+            try:
+                with transaction(sessions) as session:
+                    audit(session, actor, EXPORTED, target or f"{tally.count} conversation(s)", **entry)
+            except Exception:
+                logger.exception("could not write the audit entry of an export")
+                raise
+
     return Response(
-        render(conversations),
+        stream(),
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{EXTENSIONS.get(fmt, fmt)}"'},
     )
 
 
 @blueprint.route("/conversations/<int:conversation_id>/export.<fmt>")
 @login_required
 def export_one(conversation_id: int, fmt: str):
-    if fmt not in FORMATS:
+    if fmt not in MIMETYPES:
         abort(404)
     conversation = _conversation_or_404(conversation_id)
-    audit(db(), g.user.name, EXPORTED, f"conversation {conversation.id}", format=fmt)
-    db().commit()
-    return _download([conversation], fmt, f"conversation-{conversation.id}")
+    return _download(fmt, f"conversation-{conversation.id}", f"conversation {conversation.id}", ids=[conversation.id])
 
 
 @blueprint.route("/conversations/export.<fmt>")
 @login_required
 def export_filtered(fmt: str):
-    if fmt not in FORMATS:
+    if fmt not in MIMETYPES:
         abort(404)
     filters = ConversationFilter.from_args(request.args)
-    conversations = matching_conversations(db(), filters)
-    audit(
-        db(), g.user.name, EXPORTED, f"{len(conversations)} conversation(s)",
-        format=fmt, filters=filters.to_args(), ids=[c.id for c in conversations],
-    )
-    db().commit()
-    return _download(conversations, fmt, "conversations")
+    return _download(fmt, "conversations", None, filters=filters, detail={"filters": filters.to_args()})

@@ -1,21 +1,27 @@
-"""The conversation list: filters, search, order and pages. Shared by the pages and the export command."""
+"""The conversation list: filters, the channel choices, one transcript, and what exports read.
+
+Shared by the pages and the export command; search.py answers the search box, pages.py the pages.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import String, func, select, text, type_coerce
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql import Select
 
 from ..store.models import Conversation, Message, TriageDecision
 from ..triage.rulebook import RULE_LEVELS
+from .pages import COUNT_CAP, MAX_ID, Cursor, capped_count, list_page, older_than
+from .search import best_first, search_condition
 
 NO_DECISION = "none"
 LEVEL_CHOICES = RULE_LEVELS + (NO_DECISION,)
 MAX_SEARCH_WORDS = 8
+BEST_FIRST = "best"  # ?order=best
 
 
 class FilterError(ValueError):
@@ -29,7 +35,8 @@ class ConversationFilter:
     date_to: Optional[dt.date] = None  # started on or before (UTC)
     channel: Optional[str] = None
     reviewed: Optional[bool] = None
-    search: str = ""  # every word must occur in a message (any case), or the sender must start with it
+    search: str = ""  # every word must occur in the conversation (stemmed, any case), or the sender must start with it
+    best_first: bool = False  # with a search: the best matches first instead of the list order
     problems: List[str] = field(default_factory=list, compare=False)
 
     @classmethod
@@ -48,6 +55,7 @@ class ConversationFilter:
             channel=args.get("channel") or None,
             reviewed=reviewed,
             search=" ".join((args.get("q") or "").split()[:MAX_SEARCH_WORDS]),
+            best_first=args.get("order") == BEST_FIRST,
             problems=problems,
         )
 
@@ -60,10 +68,12 @@ class ConversationFilter:
             "channel": self.channel or "",
             "reviewed": {True: "yes", False: "no"}.get(self.reviewed, ""),
             "q": self.search,
+            "order": BEST_FIRST if self.best_first and self.search else "",
         }
         return {key: value for key, value in args.items() if value}
 
-    def where(self, query: Select) -> Select:
+    def where(self, query: Select, session: Session) -> Select:
+        """`query` narrowed to this filter; the session tells the database kind (the search differs)."""
         if self.level == NO_DECISION:
             query = query.where(Conversation.triage_level.is_(None))
         elif self.level:
@@ -76,12 +86,8 @@ class ConversationFilter:
             query = query.where(Conversation.channel == self.channel)
         if self.reviewed is not None:
             query = query.where(Conversation.reviewed_at.isnot(None) if self.reviewed else Conversation.reviewed_at.is_(None))
-        for word in self.search.split():
-            in_messages = exists().where(
-                Message.conversation_id == Conversation.id, func.lower(Message.text).contains(word.lower(), autoescape=True)
-            )
-            query = query.where(or_(in_messages, Conversation.sender.startswith(word.lower(), autoescape=True)))
-        return query
+        searched = search_condition(session, self.search)
+        return query if searched is None else query.where(searched)
 
 
 def _date(raw: Optional[str], name: str, problems: List[str]) -> Optional[dt.date]:
@@ -94,19 +100,13 @@ def _date(raw: Optional[str], name: str, problems: List[str]) -> Optional[dt.dat
         return None
 
 
-# Unreviewed emergencies first, whatever their age; then newest first.
-LIST_ORDER = (
-    case((and_(Conversation.emergency.is_(True), Conversation.reviewed_at.is_(None)), 0), else_=1),
-    Conversation.started_at.desc(),
-    Conversation.id.desc(),
-)
-
-
-MAX_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's BIGINT) stores
+EXPORT_BATCH = 500  # conversations read at a time by an export
 
 
 @dataclass(frozen=True)
 class Page:
+    """A page of a short list by number (the audit log); the conversation list uses pages.ListPage."""
+
     items: List[Any]
     number: int
     size: int
@@ -125,23 +125,118 @@ def paginate(session: Session, query: Select, number: int, size: int) -> Page:
     return Page(list(items), number, size, total)
 
 
-def conversation_page(session: Session, filters: ConversationFilter, number: int, size: int) -> Page:
-    return paginate(session, filters.where(select(Conversation)).order_by(*LIST_ORDER), number, size)
+@dataclass(frozen=True)
+class RankedPage:
+    """A page of search results best match first: by number (OFFSET) among the best COUNT_CAP matches."""
+
+    items: List[Any]
+    number: int
+    size: int
+    total: int  # at most COUNT_CAP + 1
+    ranked = True
+
+    @property
+    def total_is_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(min(self.total, COUNT_CAP) / self.size))
 
 
-def matching_conversations(session: Session, filters: ConversationFilter) -> List[Conversation]:
-    """Every conversation the filter selects, with its messages loaded (exports)."""
-    query = (
-        filters.where(select(Conversation))
-        .order_by(*LIST_ORDER)
-        .options(selectinload(Conversation.messages).selectinload(Message.decision))
+def conversation_page(session: Session, filters: ConversationFilter, size: int, number: int = 1,
+                      after: Optional[str] = None, before: Optional[str] = None, last: bool = False):
+    """A ListPage in list order, or (a search asked best match first) a RankedPage."""
+    base = filters.where(select(Conversation), session)
+    ranked = best_first(session, base, filters.search) if filters.best_first else None
+    if ranked is None:
+        return list_page(session, base, size, number=number, after=after, before=before, last=last)
+    total = capped_count(session, base)
+    number = min(max(1, number), max(1, math.ceil(min(total, COUNT_CAP) / size)))
+    items = list(session.scalars(ranked.limit(size).offset((number - 1) * size)))
+    return RankedPage(items, number, size, total)
+
+
+# What an export reads of a conversation and of each message, as plain rows (no ORM objects pile up).
+EXPORT_CONVERSATION = (Conversation.id, Conversation.channel, Conversation.sender, Conversation.started_at,
+                       Conversation.triage_level, Conversation.emergency, Conversation.reviewed_at)
+
+
+def _message_columns(session: Session, with_details: bool) -> tuple:
+    # SQLite keeps a time as text ("2024-03-01 09:00:01.000000"): read as is, export.utc_iso rewrites it
+    # faster than SQLAlchemy would parse it into a datetime. PostgreSQL sends datetimes.
+    at = Message.at
+    if session.get_bind().dialect.name == "sqlite":
+        at = type_coerce(Message.at, String)
+    columns = (Message.conversation_id, at.label("at"), Message.speaker, Message.text)
+    if with_details:  # the CSV's columns
+        columns += (Message.intent, Message.confidence, TriageDecision.level.label("decision_level"),
+                    TriageDecision.rules.label("decision_rules"))
+    return columns
+
+
+def _with_messages(session: Session, conversations: List[Any], with_details: bool) -> List[Tuple[Any, List[Any]]]:
+    messages: Dict[int, List[Any]] = {row.id: [] for row in conversations}
+    query = select(*_message_columns(session, with_details))
+    if with_details:
+        query = query.outerjoin(TriageDecision, TriageDecision.message_id == Message.id)
+    query = query.where(Message.conversation_id.in_(list(messages))).order_by(Message.conversation_id, Message.at, Message.id)
+    for row in session.connection().execute(query):
+        messages[row.conversation_id].append(row)
+    return [(row, messages[row.id]) for row in conversations]
+
+
+def export_batches(sessions: sessionmaker, filters: Optional[ConversationFilter] = None,
+                   ids: Optional[Sequence[int]] = None, with_details: bool = True) -> Iterator[List[Tuple[Any, List[Any]]]]:
+    """The conversations an export takes, in list order (or in the order of `ids`), each with its messages,
+    EXPORT_BATCH at a time, each batch in a short transaction of its own: memory stays flat, and a long
+    export holds no snapshot open (SQLite's WAL can be checkpointed, PostgreSQL can vacuum).
+    `with_details`: each message's intent, confidence and decision too (the CSV has them, JSON not)."""
+    if ids is not None:
+        wanted = [i for i in ids if 1 <= i <= MAX_ID]
+        for start in range(0, len(wanted), EXPORT_BATCH):
+            chunk = wanted[start:start + EXPORT_BATCH]
+            with sessions() as session, session.begin():
+                query = select(*EXPORT_CONVERSATION).where(Conversation.id.in_(chunk))
+                found = {row.id: row for row in session.connection().execute(query)}
+                batch = _with_messages(session, [found[i] for i in chunk if i in found], with_details)
+            if batch:
+                yield batch
+        return
+    after: Optional[Cursor] = None
+    while True:
+        with sessions() as session, session.begin():
+            base = (filters or ConversationFilter()).where(select(*EXPORT_CONVERSATION), session)
+            rows = older_than(session, base, after, EXPORT_BATCH, entities=False)
+            batch = _with_messages(session, rows, with_details) if rows else []
+        if not batch:
+            return
+        yield batch
+        if len(rows) < EXPORT_BATCH:
+            return
+        after = Cursor.of(rows[-1])
+
+
+def existing_ids(session: Session, ids: Sequence[int]) -> List[int]:
+    wanted = [i for i in ids if 1 <= i <= MAX_ID]
+    return list(session.scalars(select(Conversation.id).where(Conversation.id.in_(wanted)))) if wanted else []
+
+
+# Each step finds the next channel in the channel index: as many index reads as there are channels,
+# whatever the number of conversations (a DISTINCT would read every row).
+CHANNELS = text("""
+    WITH RECURSIVE found(channel) AS (
+        SELECT min(channel) FROM transcript_conversations
+        UNION ALL
+        SELECT (SELECT min(channel) FROM transcript_conversations WHERE channel > found.channel)
+        FROM found WHERE found.channel IS NOT NULL
     )
-    return list(session.scalars(query).all())
+    SELECT channel FROM found WHERE channel IS NOT NULL
+""")
 
 
 def channels(session: Session) -> List[str]:
-    query = select(Conversation.channel).where(Conversation.channel.isnot(None)).distinct().order_by(Conversation.channel)
-    return list(session.scalars(query).all())
+    return list(session.scalars(CHANNELS))
 
 
 def load_conversation(session: Session, conversation_id: int) -> Optional[Conversation]:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from .database import make_engine
 from .models import Base
+from .models.search_index import include_name
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -44,7 +45,7 @@ def new_revision(url: str, message: str) -> None:
 def schema_differences(engine: Engine) -> List[tuple]:
     """What the models declare and the database lacks, or has extra (empty when in step)."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
         return compare_metadata(context, Base.metadata)
 
 

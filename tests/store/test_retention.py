@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
-from bot.store.database import make_engine, make_session_factory
+from bot.store import retention
+from bot.store.database import make_engine, make_session_factory, transaction
 from bot.store.models import AuditEntry, Conversation, Message
 from bot.store.records import pseudonym, transcript_records
 from bot.store.retention import erase, purge
+from bot.store.transcripts import store_records
 from bot.store.spool import Spool
 from bot.store.tracker_store import TranscriptTrackerStore
 
@@ -83,3 +86,68 @@ def test_erase_by_the_pseudonym_staff_see(settings):
     alias = pseudonym(settings.pseudonym_key, "other-sender")
     deleted = erase(sessions, settings, alias, actor="cli:test", is_pseudonym=True)
     assert deleted.conversations == 1 and alias not in contents(settings)[0]
+
+
+def _old_conversations(settings, count):
+    engine = make_engine(settings.transcripts_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            for number in range(count):
+                start = OLD + 60 * number
+                events = [{"event": "session_started", "timestamp": start},
+                          {"event": "user", "timestamp": start + 1, "text": f"old numb leg {number}", "input_channel": "rest"},
+                          {"event": "bot", "timestamp": start + 2, "text": "Since when?"}]
+                store_records(session, transcript_records(f"old-{number}", events, 0))
+    finally:
+        engine.dispose()
+
+
+def test_a_purge_deletes_in_short_batches_while_a_writer_keeps_writing(settings, monkeypatch, record_property):
+    """The writer commits between the purge's batches (it sees part of the old rows gone, which one
+    transaction would never show); its longest wait is recorded. Speed figures: `make bench-staff`."""
+    old = 400
+    _old_conversations(settings, old)
+    monkeypatch.setattr(retention, "FIRST_BATCH", 10)
+    monkeypatch.setattr(retention, "MAX_BATCH", 10)  # 40 batches at least
+    engine = make_engine(settings.transcripts_url)
+    sessions = make_session_factory(engine)
+    purging, finished = threading.Event(), threading.Event()
+    waits, seen_left = [], []
+
+    def write():
+        number = 0
+        while not finished.is_set():
+            number += 1
+            events = [{"event": "session_started", "timestamp": RECENT},
+                      {"event": "user", "timestamp": RECENT + number, "text": f"my foot is numb {number}"}]
+            began = time.perf_counter()
+            with transaction(sessions) as session:
+                store_records(session, transcript_records("writer", events, 1))
+            waits.append(time.perf_counter() - began)
+            if purging.is_set():
+                with sessions() as session:
+                    seen_left.append(session.scalar(select(func.count()).select_from(Conversation)
+                                                    .where(Conversation.sender.like("old-%"))))
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        time.sleep(0.1)
+        purging.set()
+        deleted = purge(sessions, settings, days=30, actor="cli:test")
+    finally:
+        finished.set()
+        writer.join()
+    longest_ms = round(1000 * max(waits), 1)
+    record_property("writer_longest_wait_ms", longest_ms)
+    print(f"longest writer wait during the purge: {longest_ms} ms")
+    assert deleted.conversations == old
+    assert any(0 < left < old for left in seen_left), seen_left  # it wrote between batches
+    assert longest_ms < 5000  # generous: SQLite's busy timeout is 15 s, one batch takes milliseconds
+    with sessions() as session:
+        (writer_conversation,) = session.scalars(select(Conversation)).all()
+        assert len(writer_conversation.messages) == len(waits)
+        # The search index followed: one document left, the writer's.
+        assert session.scalar(text("SELECT count(*) FROM transcript_search")) == 1
+    engine.dispose()

@@ -5,6 +5,7 @@ from alembic import context
 
 from bot.store.database import make_engine
 from bot.store.models import Base
+from bot.store.models.search_index import include_name  # the full-text index is made by hand in 0004
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +17,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -26,7 +28,8 @@ def run_migrations_online() -> None:
     try:
         with engine.connect() as connection:
             # Batch mode: SQLite can only alter a table by copying it, which batch mode does for us.
-            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                              include_name=include_name)
             with context.begin_transaction():
                 context.run_migrations()
     finally:
