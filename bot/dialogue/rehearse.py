@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..datafiles import check_keys, read_yaml
-from ..triage.evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, _percent
+from ..triage.evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vignette, percent
+from ..triage.evaluate import score as score_outcomes
 from ..triage.rulebook import EMERGENCY, LEVELS, more_urgent
 from .conversation import Conversation, Given, Turn, confirmed_concept
 
@@ -98,25 +99,17 @@ class Player:
 
 
 def score(played: List[Played]) -> Dict[str, CategoryScore]:
-    scores: Dict[str, CategoryScore] = {}
-    for p in played:
-        for key in (p.script.category, "ALL"):
-            entry = scores.setdefault(key, CategoryScore())
-            entry.count += 1
-            expected = p.script.level == EMERGENCY
-            entry.emergencies += expected
-            entry.emergencies_found += expected and p.level == EMERGENCY
-            entry.false_emergencies += (not expected) and p.level == EMERGENCY
-            entry.level_correct += p.level == p.script.level
-    return scores
+    """The single-message sets' scoring, on each conversation's outcome (its opening stands for it)."""
+    return score_outcomes([Outcome(Vignette(p.script.id, p.script.category, p.script.opening, p.script.level),
+                                   p.level, frozenset()) for p in played])
 
 
 def line(name: str, scores: Dict[str, CategoryScore]) -> str:
     total = scores["ALL"]
-    accuracy = {k: _percent(scores[k].accuracy) if k in scores else "-" for k in ("doctor", "self_care")}
+    accuracy = {k: percent(scores[k].accuracy) if k in scores else "-" for k in ("doctor", "self_care")}
     traps = scores["trap"].false_emergencies if "trap" in scores else "-"
-    return (f"{name:<28} {total.count:>4}  {_percent(total.recall):>17}  {f'{total.false_emergencies} ({traps})':>19}  "
-            f"{_percent(total.accuracy):>10}  {accuracy['doctor']:>11}  {accuracy['self_care']:>14}")
+    return (f"{name:<28} {total.count:>4}  {percent(total.recall):>17}  {f'{total.false_emergencies} ({traps})':>19}  "
+            f"{percent(total.accuracy):>10}  {accuracy['doctor']:>11}  {accuracy['self_care']:>14}")
 
 
 async def _main(args) -> int:

@@ -146,8 +146,8 @@ def table(scores: Dict[str, CategoryScore]) -> str:
     lines = [header, "-" * len(header)]
     for name in sorted(scores, key=lambda n: (n == "ALL", n)):
         entry = scores[name]
-        recall = _percent(entry.recall)
-        with_question = _percent(entry.recall_with_question)
+        recall = percent(entry.recall)
+        with_question = percent(entry.recall_with_question)
         lines.append(
             f"{name:<18} {entry.count:>5} {recall:>8} {with_question:>8} {entry.false_emergencies:>9} "
             f"{entry.non_emergencies_asked:>6} {entry.accuracy:>10.1%}"
@@ -180,7 +180,7 @@ def blind_sets() -> List[Path]:
             if "vignettes" in (yaml.safe_load(path.read_text(encoding="utf-8")) or {})]
 
 
-def _percent(value: Optional[float]) -> str:
+def percent(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
@@ -200,10 +200,10 @@ def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
 
         false_now = f"{now['false_emergencies']} ({count(now['false_emergencies_on_traps'])})"
         false_was = f"{was['false_emergencies']} ({count(was['false_emergencies_on_traps'])})" if was else "?"
-        lines.append(f"{name:<28} {now['count']:>4}  {pair('emergency_recall', _percent):>17}  "
-                     f"{_percent(now.get('emergency_recall_with_question')):>7}  "
+        lines.append(f"{name:<28} {now['count']:>4}  {pair('emergency_recall', percent):>17}  "
+                     f"{percent(now.get('emergency_recall_with_question')):>7}  "
                      f"{false_was + ' -> ' + false_now:>19}  {count(now.get('questions_on_non_emergencies')):>5}  "
-                     f"{pair('doctor_accuracy', _percent):>15}  {pair('self_care_accuracy', _percent):>15}")
+                     f"{pair('doctor_accuracy', percent):>15}  {pair('self_care_accuracy', percent):>15}")
     return "\n".join(lines)
 
 

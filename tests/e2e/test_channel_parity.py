@@ -17,7 +17,7 @@ from ..store.conftest import TEST_PSEUDONYM_KEY
 from ..store.databases import free_port
 from ..channels import test_slack as slack
 from ..channels import test_telegram as telegram
-from ..channels.fake_api import FakeAPI, eventually
+from ..channels.fake_api import eventually
 from ..store.test_rasa_transcripts import transcript_of
 from .test_rest_conversation import MODEL, say
 
@@ -32,14 +32,6 @@ SCRIPT = [
     "and now I can't control my bladder",
 ]
 WAIT_S = 120
-
-
-@pytest.fixture(scope="module")
-def apis():
-    fakes = {"telegram": FakeAPI(telegram.bot_api), "slack": FakeAPI(slack.web_api)}
-    yield fakes
-    for fake in fakes.values():
-        fake.close()
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,6 @@ from bot.store.database import make_engine, make_session_factory, transaction
 
 from ..channels import test_slack as slack
 from ..channels import test_telegram as telegram
-from ..channels.fake_api import FakeAPI
 from ..store.databases import free_port, transcripts_written
 from .support import FIGURES, MODEL, TECHNICAL_PROBLEM, e2e_settings, stored_user_texts
 
@@ -191,14 +190,6 @@ def as_json(raw: bytes) -> Any:
 
 
 # --- the assistant -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def apis():
-    fakes = {"telegram": FakeAPI(telegram.bot_api), "slack": FakeAPI(slack.web_api)}
-    yield fakes
-    for fake in fakes.values():
-        fake.close()
-
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, apis):
