@@ -412,6 +412,7 @@ def bench_one(kind: str, conversations: int, work: Path) -> Dict[str, object]:
             figures.update(list_figures(server))
             figures.update(search_figures(server))
             figures["transcript_p95_ms"] = p95(repeated(server, f"/conversations/{conversations // 2}"))
+            figures["dashboard_p95_ms"] = p95(repeated(server, "/dashboard"))
             say(f"{kind}: export of everything from the page")
             figures.update(export_figures(server))
         finally:
@@ -427,7 +428,7 @@ def bench_one(kind: str, conversations: int, work: Path) -> Dict[str, object]:
 
 
 REPORTED = ("conversations", "messages", "list_p95_ms", "search_p95_ms", "export_peak_mb",
-            "export_conversations_per_s", "purge_writer_wait_max_ms")
+            "export_conversations_per_s", "purge_writer_wait_max_ms", "dashboard_p95_ms")
 
 
 def table(results: Dict[str, Dict[str, object]]) -> str:

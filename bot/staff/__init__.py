@@ -69,12 +69,12 @@ def create_app(
     app.extensions["staff"] = StaffContext(settings, make_session_factory(engine), clock or utcnow, page_size)
 
     # Imported here, not at the top: each of these imports `context` and `db` from this module.
-    from . import admin, auth, conversations, csrf, health, views
+    from . import admin, auth, conversations, csrf, dashboard, health, views
 
     csrf.init_app(app)
     auth.init_app(app)
     views.init_app(app)
-    for blueprint in (auth.blueprint, conversations.blueprint, admin.blueprint, health.blueprint):
+    for blueprint in (auth.blueprint, conversations.blueprint, dashboard.blueprint, admin.blueprint, health.blueprint):
         app.register_blueprint(blueprint)
 
     @app.teardown_appcontext

@@ -1,0 +1,48 @@
+"""The dashboard over the seeded conversations, on SQLite and PostgreSQL: figures, charts, CSV, filters."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from .conftest import REVIEWER, login
+
+
+def signed_in(app):
+    client = app.test_client()
+    assert login(client, *REVIEWER).status_code == 302
+    return client
+
+
+def test_the_dashboard_counts_levels_red_flags_channels_decisions_and_review_time(app_on_each_database):
+    page = signed_in(app_on_each_database).get("/dashboard")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # Seeded: two emergencies (one reviewed 25 h after it started), a doctor, a self-care, one undecided.
+    assert "5 conversations" in html
+    assert re.search(r'id="decided-share">80%', html)
+    assert re.search(r'id="review-median">25\.0 h', html) and re.search(r'id="review-worst">25\.0 h', html)
+    assert html.count("<svg") >= 4 and "<script" not in html
+    assert "emergency.bladder_bowel_loss" in html and "emergency.back_injury" in html
+    assert "socketio" in html and "rest" in html
+
+
+def test_the_figures_as_csv_match_the_page_and_follow_the_filters(app_on_each_database):
+    client = signed_in(app_on_each_database)
+    rows = list(csv.reader(io.StringIO(client.get("/dashboard.csv").get_data(as_text=True))))
+    assert rows[0] == ["figure", "key", "level", "value"]
+    figures = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
+    assert figures[("conversations", "", "")] == "5" and figures[("reached_a_decision", "", "")] == "4"
+    assert figures[("red_flag", "emergency.bladder_bowel_loss", "")] == "1"
+    assert figures[("channel", "rest", "")] == "4" and figures[("channel", "socketio", "")] == "1"
+    per_day = {(r[1], r[2]): int(r[3]) for r in rows[1:] if r[0] == "conversations_per_day"}
+    assert per_day[("2024-03-01", "emergency")] == 2 and per_day[("2024-03-04", "doctor")] == 1
+    assert sum(per_day.values()) == 5
+    assert figures[("hours_to_review_median", "", "emergency")] == "25.0"
+    only_socketio = list(csv.reader(io.StringIO(client.get("/dashboard.csv?channel=socketio").get_data(as_text=True))))
+    assert ["conversations", "", "", "1"] in only_socketio and ["conversations_per_day", "2024-03-04", "doctor", "1"] in only_socketio
+
+
+def test_the_dashboard_needs_a_sign_in(app):
+    response = app.test_client().get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
