@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from flask import Blueprint, Response, render_template, request
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..store.models import Conversation
 from ..triage.rulebook import LEVELS, RULE_LEVELS
-from . import db
+from . import db, now
 from .auth import login_required
 from .queries import LEVEL_CHOICES, ConversationFilter, channels
 
@@ -32,6 +32,8 @@ SERIES = LEVELS + (NO_DECISION,)  # most urgent first, as the list orders them
 COLOURS = {"emergency": "#b3261e", "doctor": "#b26a00", "self_care": "#2e7d32", "undetermined": "#5f6b7a",
            NO_DECISION: "#a9b4c2"}
 TOP_RED_FLAGS = 10
+DEFAULT_DAYS = 90  # the range when none is chosen: the last 90 days
+MAX_DAYS_SHOWN = 92  # a longer range shows weeks only (a bar and a table row a day would be too many)
 
 
 @dataclass
@@ -158,17 +160,29 @@ def csv_text(found: Figures) -> str:
 
 def _chosen() -> Tuple[ConversationFilter, Figures]:
     filters = ConversationFilter.from_args(request.args)
+    if not (request.args.get("from") or request.args.get("to")):
+        filters = replace(filters, date_from=now().date() - dt.timedelta(days=DEFAULT_DAYS - 1))
     return filters, figures(db(), filters)
+
+
+def _days_shown(filters: ConversationFilter, found: Figures) -> bool:
+    """Whether the chosen range (or, where it is open, the data) is short enough to show each day."""
+    if not found.by_day:
+        return True
+    first = filters.date_from or dt.date.fromisoformat(min(found.by_day))
+    last = filters.date_to or dt.date.fromisoformat(max(found.by_day))
+    return (last - first).days < MAX_DAYS_SHOWN
 
 
 @blueprint.route("/dashboard")
 @login_required
 def dashboard():
     filters, found = _chosen()
+    days_shown = _days_shown(filters, found)
     return render_template(
         "dashboard.html", found=found, filters=filters, filter_args=filters.to_args(), levels=LEVEL_CHOICES,
-        channels=channels(db()), series=SERIES, colours=COLOURS,
-        by_day_chart=stacked_bars(found.by_day, "Conversations per day by triage level"),
+        channels=channels(db()), series=SERIES, colours=COLOURS, days_shown=days_shown, max_days=MAX_DAYS_SHOWN,
+        by_day_chart=stacked_bars(found.by_day, "Conversations per day by triage level") if days_shown else "",
         by_week_chart=stacked_bars(found.by_week, "Conversations per week by triage level"),
         red_flag_chart=horizontal_bars(found.red_flags, "Red flags found most often", COLOURS["emergency"]),
         channel_chart=horizontal_bars(found.channels, "Conversations by channel"),

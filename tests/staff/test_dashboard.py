@@ -46,3 +46,13 @@ def test_the_figures_as_csv_match_the_page_and_follow_the_filters(app_on_each_da
 def test_the_dashboard_needs_a_sign_in(app):
     response = app.test_client().get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_without_a_range_the_last_90_days_and_a_long_range_shows_weeks_only(app, clock):
+    clock.advance(days=100)  # every seeded conversation is now older than 90 days
+    client = signed_in(app)
+    assert "0 conversations from" in client.get("/dashboard").get_data(as_text=True)
+    long_range = client.get("/dashboard?from=2023-01-01&to=2024-03-31").get_data(as_text=True)
+    assert "5 conversations from 2023-01-01 to 2024-03-31" in long_range
+    assert "Conversations per day" not in long_range and "Conversations per week" in long_range
+    assert "Conversations per day" in client.get("/dashboard?from=2024-03-01&to=2024-03-31").get_data(as_text=True)
