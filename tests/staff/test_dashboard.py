@@ -6,6 +6,8 @@ import io
 import re
 
 from .conftest import REVIEWER, login
+from .test_accessibility import keyboard  # noqa: F401 (fixture)
+from .test_browser import browser, chromium, server  # noqa: F401 (fixtures)
 
 
 def signed_in(app):
@@ -56,3 +58,18 @@ def test_without_a_range_the_last_90_days_and_a_long_range_shows_weeks_only(app,
     assert "5 conversations from 2023-01-01 to 2024-03-31" in long_range
     assert "Conversations per day" not in long_range and "Conversations per week" in long_range
     assert "Conversations per day" in client.get("/dashboard?from=2024-03-01&to=2024-03-31").get_data(as_text=True)
+
+
+def test_the_dashboard_in_chromium_draws_its_charts_and_axe_finds_nothing_serious(keyboard, server):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    from ..web.test_accessibility import assert_no_blocking_violation, axe_violations, screenshot
+    from .test_accessibility import sign_in_with_the_keyboard
+
+    base, _ids = server
+    sign_in_with_the_keyboard(keyboard, base)
+    keyboard.get(base + "/dashboard?from=2024-03-01&to=2024-03-31")
+    assert len(keyboard.find_elements(By.CSS_SELECTOR, "svg.chart")) == 4
+    assert keyboard.find_elements(By.CSS_SELECTOR, "svg.chart rect")  # bars drawn, not empty charts
+    assert_no_blocking_violation("staff-dashboard-march", axe_violations(keyboard))
+    screenshot(keyboard, "staff-dashboard.png")
