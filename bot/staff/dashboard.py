@@ -67,6 +67,7 @@ class Figures:
 
 
 def figures(session: Session, filters: ConversationFilter) -> Figures:
+    filters = _without_a_range_that_holds_everything(session, filters)
     day = func.date(Conversation.started_at)
     out = Figures()
     rows = session.execute(filters.where(
@@ -89,6 +90,20 @@ def figures(session: Session, filters: ConversationFilter) -> Figures:
             out.review_hours.append(max(0.0, (reviewed_at - started_at).total_seconds() / 3600))
     out.red_flags = sorted(flags.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_RED_FLAGS]
     return out
+
+
+def _without_a_range_that_holds_everything(session: Session, filters: ConversationFilter) -> ConversationFilter:
+    """The same filter without its dates when they hold every conversation anyway: a date range makes
+    the database read each row through the started_at index (3.5x slower at 100,000 conversations)
+    where a whole-table count reads only the covering level index."""
+    if not (filters.date_from or filters.date_to):
+        return filters
+    oldest, newest = session.execute(select(func.min(Conversation.started_at), func.max(Conversation.started_at))).one()
+    if oldest is None:
+        return filters
+    from_holds = filters.date_from is None or filters.date_from <= oldest.date()
+    to_holds = filters.date_to is None or filters.date_to >= newest.date()
+    return replace(filters, date_from=None, date_to=None) if from_holds and to_holds else filters
 
 
 def stacked_bars(rows: Dict[str, Counter], title: str) -> Markup:
