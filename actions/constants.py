@@ -8,4 +8,3 @@ SLOT_REQUESTED_QUESTION = "requested_question"
 SLOT_TRIAGE_GIVEN = "triage_given"
 SLOT_EMERGENCY_GIVEN = "emergency_given"
 
-SESSION_BOUNDARY_EVENTS = ("session_started", "restart")

@@ -4,6 +4,8 @@ Trains both systems (timed), then for each system in turn starts it (cold start 
 1, 10 and 50 concurrent scripted conversations over the REST channel, reads each process's peak
 memory and stops it; only one system runs at a time so that they never share the cores. With
 bench/cluster.py present (the two-instance set-up), it also loads the two instances at 10 and 50.
+For ours it also runs the long-conversation point (bench/long_conversation.py: turn 5 against turn 60
+of a 60-turn conversation, latency under load and CPU alone); `--only-long` runs that point alone.
 Prints a table, writes bench/results/latest.json and bench/results/latency.png.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from . import profile, report
+from . import long_conversation, profile, report
 from .load import BASELINE_SCRIPTS, OURS_SCRIPTS, load
 from .systems import Running, baseline, init_baseline, ours, train_ours
 
@@ -49,8 +51,20 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="the two-instance set-up (bench/cluster.py): auto runs it when it and redis-server exist")
     parser.add_argument("--profile", action="store_true",
                         help="record py-spy profiles of ours during the c10 point, else the last level (into bench/results/profile/)")
+    parser.add_argument("--long", action=argparse.BooleanOptionalAction, default=True,
+                        help="the long-conversation point of ours (--quick: 20 turns, fewer repeats)")
+    parser.add_argument("--long-turns", type=int,
+                        help=f"turns of the long conversation (default {long_conversation.LONG_TURNS}, "
+                             f"quick {long_conversation.QUICK_TURNS}; at least {long_conversation.MIN_TURNS})")
+    parser.add_argument("--only-long", action="store_true",
+                        help="only ours' long-conversation point: no engine timing, training, load points, baseline or cluster")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
+    if args.only_long:
+        args.long, args.only, args.skip_training, args.cluster, args.concurrency = True, "ours", True, "no", ""
+    args.long_turns = args.long_turns or (long_conversation.QUICK_TURNS if args.quick else long_conversation.LONG_TURNS)
+    if args.long_turns < long_conversation.MIN_TURNS:
+        parser.error(f"--long-turns must be at least {long_conversation.MIN_TURNS} (turns 3-7 against the last five)")
     args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
     args.window = args.window if args.window is not None else (5.0 if args.quick else 20.0)
@@ -109,6 +123,22 @@ def load_points(system, label: str, scripts, args, figures: Dict[str, object], b
     return profiles
 
 
+def long_point(system: Running, args: argparse.Namespace, began: float) -> Dict[str, object]:
+    """Ours' long conversation: under the load of BACKGROUND others for latency, then alone for CPU."""
+    quick = args.quick
+    repeats = long_conversation.QUICK_REPEATS if quick else long_conversation.REPEATS
+    cpu_repeats = long_conversation.QUICK_CPU_REPEATS if quick else long_conversation.CPU_REPEATS
+    phase(f"ours: long conversation, {repeats} x {args.long_turns} turns beside {long_conversation.BACKGROUND} others, "
+          f"then {cpu_repeats} x alone for the CPU", began)
+    result = long_conversation.measure(system, args.long_turns, repeats, cpu_repeats, warmup_s=args.warmup,
+                                       say=lambda line: print(line, file=sys.stderr, flush=True))
+    note = f"; first error: {result['first_error']}" if result["first_error"] else ""
+    phase(f"ours long: p50 turn 5 {result['p50_ms_turn5']} ms, turn {args.long_turns} {result['p50_ms_turn_last']} ms "
+          f"(x{result['latency_ratio']}); CPU {result['cpu_ms_per_msg_turn5']} -> {result['cpu_ms_per_msg_turn_last']} "
+          f"ms/msg (x{result['cpu_ratio']}); errors {result['errors']}{note}", began)
+    return result
+
+
 def run_systems(args: argparse.Namespace, work: Path, figures: Dict[str, object], began: float) -> Dict[str, str]:
     """Trains, starts and loads each system in turn; fills figures; returns the profiles (with --profile)."""
     run_ours, run_baseline = args.only in (None, "ours"), args.only in (None, "baseline")
@@ -135,6 +165,8 @@ def run_systems(args: argparse.Namespace, work: Path, figures: Dict[str, object]
             phase(f"ours answers after {figures['ours_cold_start_s']} s", began)
             profile_dir = RESULTS / "profile" if args.profile else None
             profiles = load_points(system, "ours", OURS_SCRIPTS, args, figures, began, args.levels, profile_dir)
+            if args.long:
+                figures["long_conversation"] = long_point(system, args, began)
             for role, mb in system.peak_rss().items():
                 figures[f"ours_peak_rss_mb_{role}"] = mb
     if run_baseline:
@@ -176,7 +208,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "concurrency_levels": args.levels,
         "quick": args.quick,
     }
-    figures.update(engine_figures(args, began))
+    if args.long and args.only != "baseline":
+        # Before any server starts: an emergency in the script would measure another path.
+        problem = long_conversation.script_problem(long_conversation.script(args.long_turns))
+        if problem:
+            raise SystemExit(f"error: the long conversation is not a non-emergency triage: {problem}")
+    if not args.only_long:
+        figures.update(engine_figures(args, began))
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         try:
@@ -186,6 +224,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     report.add_ratios(figures, args.levels)
     figures["errors_total"] = sum(v for k, v in figures.items() if "_errors_c" in k)
+    long = figures.get("long_conversation")
+    if long:
+        figures["errors_total"] += long["errors"] + long["background"]["errors"]
     figures["bench_duration_s"] = round(time.monotonic() - began, 1)
     report.write_json(figures, args.output)
     png = report.chart(figures, args.levels, args.output.with_name("latency.png"))

@@ -1,10 +1,11 @@
-"""The benchmark's outputs: a table on stdout, bench/results/latest.json (one flat key per figure)
-and bench/results/latency.png (latency against concurrency for each system)."""
+"""The benchmark's outputs: a table on stdout, bench/results/latest.json (one flat key per figure,
+except "long_conversation", the long-conversation point's figures as one object) and
+bench/results/latency.png (latency against concurrency for each system)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 SYSTEMS = ("ours", "baseline", "cluster")
 
@@ -67,7 +68,28 @@ def table(figures: Dict[str, object], levels: Iterable[int]) -> str:
     for label, key in singles:
         if key in figures:
             lines.append(f"{label:<30}{_cell(figures[key]):>10}")
+    if "long_conversation" in figures:
+        lines += ["", *long_table(figures["long_conversation"])]
     return "\n".join(lines)
+
+
+def long_table(long: Dict[str, object]) -> List[str]:
+    """The long-conversation point: turn 5 (turns 3-7) against the last turn (the last five)."""
+    last, bg = long["turns"], long["background"]
+    lines = [f"long conversation, ours: {last} turns; latency {long['repeats']} x beside {bg['conversations']} other "
+             f"conversations, CPU {long['cpu_repeats']} x alone",
+             f"{'':<28}{'turn 5':>10}{'turn ' + str(last):>10}{'ratio':>8}{'target':>8}",
+             f"{'p50 ms, under load':<28}{_cell(long['p50_ms_turn5']):>10}{_cell(long['p50_ms_turn_last']):>10}"
+             f"{_cell(long['latency_ratio']):>8}{'<= ' + str(long['latency_ratio_target']):>8}",
+             f"{'CPU ms/msg, alone':<28}{_cell(long['cpu_ms_per_msg_turn5']):>10}{_cell(long['cpu_ms_per_msg_turn_last']):>10}"
+             f"{_cell(long['cpu_ratio']):>8}",
+             f"{'  of which until the reply':<28}{_cell(long['cpu_ms_to_reply_turn5']):>10}"
+             f"{_cell(long['cpu_ms_to_reply_turn_last']):>10}{_cell(long['cpu_to_reply_ratio']):>8}",
+             f"messages {long['messages']}, errors {long['errors']}; background {bg['messages']} messages at "
+             f"{_cell(bg['msg_per_s'])} msg/s, p50 {_cell(bg['p50_ms'])} ms, errors {bg['errors']}"]
+    if long.get("first_error") or bg.get("first_error"):
+        lines.append(f"first error: {long.get('first_error') or bg.get('first_error')}")
+    return lines
 
 
 def write_json(figures: Dict[str, object], path: Path) -> None:

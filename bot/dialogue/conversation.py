@@ -1,15 +1,15 @@
-"""The conversation: what to say next, given everything said in this session. No Rasa here.
+"""The conversation: what to say next, given the new message and the symptom picture so far. No Rasa here.
 
-Every call re-reads the whole session, so the plan is the same whichever server handles
-the turn and survives restarts. The emergency criteria are applied before anything else:
-when one is met the reply is the emergency advice, and every later reply starts with a
-reminder and asks nothing more.
+Each call reads only the new message; what earlier messages said is in the ``Picture`` (kept in
+slots between turns), so the work per turn does not grow with the conversation. The emergency
+criteria are applied before anything else: when one is met the reply is the emergency advice,
+and every later reply starts with a reminder and asks nothing more.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from ..nlp.language import looks_english
 from ..nlp.pipeline import DETAIL_CHARS
@@ -19,6 +19,7 @@ from ..triage.knowledge import Knowledge, load_knowledge
 from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
 from ..triage.service import TriageService
 from . import replies
+from .picture import Picture
 from .replies import Reply
 
 GREET, GOODBYE, THANK = "greet", "goodbye", "thank"
@@ -34,9 +35,6 @@ DENIAL_CONCEPTS = {
 }
 # Concepts that come from answers to questions rather than from the language layer.
 ANSWER_CONCEPTS = frozenset(DENIAL_CONCEPTS.values()) | {"red_flag_affirmed"}
-# Where a later answer replaces an earlier one ("actually it's both legs"). Red flags are
-# never replaced: once given, an emergency sign stands.
-CORRECTABLE_QUESTIONS = ("side", "location", "pattern")
 # A yes or no to the emergency-signs question counts only when the classifier is sure of it: it
 # read "greet" as a yes (0.35) and "I think so" as a no (0.39). Anything less is asked again.
 EMERGENCY_QUESTION = "emergency_signs"
@@ -92,6 +90,7 @@ class Plan:
     decision: Decision
     asked: Optional[str] = None
     given: Given = field(default_factory=Given)
+    picture: Picture = field(default_factory=Picture)
 
 
 def decision_key(decision: Decision) -> str:
@@ -103,69 +102,60 @@ class Conversation:
         self.service = service
         self.number = emergency_number
         self.knowledge = knowledge or load_knowledge()
-        self.questions: Dict[str, frozenset] = {q.id: q.concepts for q in service.rulebook.questions}
+        self.questions: Dict[str, FrozenSet[str]] = {q.id: q.concepts for q in service.rulebook.questions}
 
-    # ------------------------------------------------------------------ reading the session
-    def _read(self, turns: Sequence[Turn]) -> Tuple[List[Finding], Set[str], List[List[Finding]]]:
-        """Findings of all turns (with answers to questions) and the questions now answered."""
-        per_turn, answered = [], set()
-        for turn in turns:
-            found = list(self.service.pipeline.findings(turn.text))
-            if turn.asked:
-                mentioned = {f.concept for f in found}
-                if turn.intent == DENY and turn.asked in DENIAL_CONCEPTS:
-                    found.append(Finding(DENIAL_CONCEPTS[turn.asked], turn.text, PRESENT, "answer"))
-                if turn.asked == EMERGENCY_QUESTION and (turn.intent == AFFIRM or (turn.intent != DENY and starts_with_yes(turn.text))):
-                    found.append(Finding("red_flag_affirmed", turn.text, PRESENT, "red_flag"))  # in ANSWER_CONCEPTS
-                sign = confirmed_concept(turn.asked)
-                if sign and turn.intent in (AFFIRM, DENY):  # the person's own yes or no decides the sign
-                    status = PRESENT if turn.intent == AFFIRM else NEGATED
-                    found.append(Finding(sign, turn.text, status, "red_flag", detected_by=(ANSWER,)))
-                    answered.add(turn.asked)
-                if turn.intent in (DENY, DONT_KNOW, SKIP) or mentioned & self.questions.get(turn.asked, frozenset()):
-                    answered.add(turn.asked)
-            per_turn.append(found)
-        findings = self._apply_corrections(per_turn)
-        return findings, answered, per_turn
-
-    def _apply_corrections(self, per_turn: List[List[Finding]]) -> List[Finding]:
-        latest_turn = {}
-        for index, found in enumerate(per_turn):
-            for question_id in CORRECTABLE_QUESTIONS:
-                if any(f.concept in self.questions[question_id] and f.is_present for f in found):
-                    latest_turn[question_id] = index
-        kept = []
-        for index, found in enumerate(per_turn):
-            for finding in found:
-                replaced = any(
-                    finding.concept in self.questions[q] and index < latest_turn.get(q, index)
-                    for q in CORRECTABLE_QUESTIONS
-                )
-                if not (replaced and finding.category != "red_flag"):
-                    kept.append(finding)
-        return kept
+    # ------------------------------------------------------------------ reading the message
+    def _read(self, turn: Turn) -> Tuple[List[Finding], Set[str]]:
+        """Findings of one message (with its answer to the question it was asked) and the questions it answers."""
+        found = list(self.service.pipeline.findings(turn.text))
+        answered: Set[str] = set()
+        if turn.asked:
+            mentioned = {f.concept for f in found}
+            if turn.intent == DENY and turn.asked in DENIAL_CONCEPTS:
+                found.append(Finding(DENIAL_CONCEPTS[turn.asked], turn.text, PRESENT, "answer"))
+            if turn.asked == EMERGENCY_QUESTION and (turn.intent == AFFIRM or (turn.intent != DENY and starts_with_yes(turn.text))):
+                found.append(Finding("red_flag_affirmed", turn.text, PRESENT, "red_flag"))  # in ANSWER_CONCEPTS
+            sign = confirmed_concept(turn.asked)
+            if sign and turn.intent in (AFFIRM, DENY):  # the person's own yes or no decides the sign
+                status = PRESENT if turn.intent == AFFIRM else NEGATED
+                found.append(Finding(sign, turn.text, status, "red_flag", detected_by=(ANSWER,)))
+                answered.add(turn.asked)
+            if turn.intent in (DENY, DONT_KNOW, SKIP) or mentioned & self.questions.get(turn.asked, frozenset()):
+                answered.add(turn.asked)
+        return found, answered
 
     # ------------------------------------------------------------------ planning the reply
-    def plan(self, turns: Sequence[Turn], given: Given = Given()) -> Plan:
-        if not turns:
-            decision = self.service.engine.decide([])
-            return Plan([replies.greeting(self.number)], decision)
-        restarts = [i for i, turn in enumerate(turns) if turn.intent == START_OVER]
-        if restarts and restarts[-1] == len(turns) - 1:
-            return self._restart(turns, restarts, given)
-        active = [turn.read_as() for turn in (turns[restarts[-1] + 1 :] if restarts else turns)]
-        findings, answered, per_turn = self._read(active)
-        decision = self.service.engine.decide(findings)
-        current = active[-1]
+    def replay(self, turns: Sequence[Turn], given: Given = Given()) -> Plan:
+        """The plan for the last of several turns, each planned in order (for tests and rehearsals)."""
+        plan, picture = self.plan(None, given=given), Picture()
+        for turn in turns:
+            plan = self.plan(turn, picture, given)
+            picture, given = plan.picture, plan.given
+        return plan
+
+    def plan(self, turn: Optional[Turn], picture: Picture = Picture(), given: Given = Given()) -> Plan:
+        """The reply to ``turn`` (None: nothing said yet), given the picture of the earlier messages."""
+        if turn is None:
+            return Plan([replies.greeting(self.number)], self.service.engine.decide([]))
+        if turn.intent == START_OVER:
+            return self._restart(turn, picture, given)
+        current = turn.read_as()
+        first = picture.messages == 0
+        current_findings, answered_now = self._read(current)
+        picture = picture.with_message(current_findings, answered_now, self.questions)
+        decision = self.service.engine.decide(picture.findings)
         if decision.is_emergency:
-            return self._emergency(decision, current, per_turn[-1], given)
-        notice = self._input_notice(current, per_turn[-1])
-        understood = bool(per_turn[-1]) or notice is not None or current.intent not in (FALLBACK, None)
+            return self._emergency(decision, current, current_findings, given, picture)
+        notice = self._input_notice(current, current_findings)
+        understood = bool(current_findings) or notice is not None or current.intent not in (FALLBACK, None)
         if decision.suspected:
-            return self._confirm(decision, current, given, understood, len(active) == 1, notice)
-        plan = self._collect(decision, current, per_turn[-1], answered, given, bool(findings), understood, len(active) == 1)
-        if notice:
-            plan.replies.insert(0, replies.say(notice, self.number))
+            plan = self._confirm(decision, current, given, understood, first, notice)
+        else:
+            plan = self._collect(decision, current, current_findings, picture.answered, given, bool(picture.findings),
+                                 understood, first)
+            if notice:
+                plan.replies.insert(0, replies.say(notice, self.number))
+        plan.picture = picture
         return plan
 
     def _confirm(self, decision: Decision, current: Turn, given: Given, understood: bool, first: bool,
@@ -194,26 +184,27 @@ class Conversation:
             return "not_english"
         return None
 
-    def _restart(self, turns: Sequence[Turn], restarts: List[int], given: Given) -> Plan:
-        # Emergency first, even in "start over, my husband collapsed".
-        current = self.service.assess(turns[-1].text)
+    def _restart(self, turn: Turn, picture: Picture, given: Given) -> Plan:
+        # Emergency first, even in "start over, my husband collapsed": its signs stay in the new picture.
+        found, _ = self._read(turn)
+        current = self.service.engine.decide(found)
         if current.is_emergency:
             reply = replies.reply_for(current, self.service.rulebook, self.number, self.knowledge, not given.announced)
-            return Plan([reply], current, given=Given(emergency=True))
-        earlier_start = restarts[-2] + 1 if len(restarts) > 1 else 0
-        earlier = self.service.assess_conversation(t.text for t in turns[earlier_start:-1])
+            return Plan([reply], current, given=Given(emergency=True), picture=Picture().with_message(found, (), self.questions))
+        earlier = self.service.engine.decide(picture.findings)
         out = [replies.emergency_reminder(earlier, self.number)] if earlier.is_emergency else []
         out.append(replies.say("restart", self.number))
         return Plan(out, current)
 
-    def _emergency(self, decision: Decision, current: Turn, current_findings: List[Finding], given: Given) -> Plan:
+    def _emergency(self, decision: Decision, current: Turn, current_findings: List[Finding], given: Given,
+                   picture: Picture) -> Plan:
         new_sign = any(f.is_present and f.category == "red_flag" for f in current_findings)
         if not given.emergency or new_sign:
             out = [replies.emergency_reply(decision, self.service.rulebook, self.number, not given.announced)]
         else:
             out = [replies.emergency_reminder(decision, self.number)]
             out += self._digression(current)  # answer their question, but no more questionnaire
-        return Plan(out, decision, asked=None, given=Given(result=given.result, emergency=True))
+        return Plan(out, decision, asked=None, given=Given(result=given.result, emergency=True), picture=picture)
 
     def _digression(self, turn: Turn) -> List[Reply]:
         """A reply to a question, small talk or an off-topic message; empty when it is none of those."""

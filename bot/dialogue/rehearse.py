@@ -24,6 +24,7 @@ from ..triage.evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vi
 from ..triage.evaluate import score as score_outcomes
 from ..triage.rulebook import EMERGENCY, LEVELS, more_urgent
 from .conversation import Conversation, Given, Turn, confirmed_concept
+from .picture import Picture
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "current.tar.gz"
 MAX_TURNS = 14  # more than the rulebook's questions, so a loop shows as a failure, not a hang
@@ -75,14 +76,13 @@ class Player:
         return script.answers.get(asked, "I don't know")
 
     async def play(self, script: Script) -> Played:
-        turns: List[Turn] = []
-        given, asked, level = Given(), None, "undetermined"
+        picture, given, asked, level = Picture(), Given(), None, "undetermined"
         played = Played(script, level)
         text = script.opening
         for _ in range(MAX_TURNS):
-            turns.append(await self._turn(text, asked))
+            turn = await self._turn(text, asked)
             played.turns.append((asked or "", text))
-            plan = self.planner.plan(turns, given)
+            plan = self.planner.plan(turn, picture, given)
             for reply in plan.replies:
                 sent = (reply.payload or {}).get("triage", {}).get("level")
                 if sent and more_urgent(sent, level):
@@ -90,7 +90,7 @@ class Player:
             if plan.decision.is_emergency:
                 level = EMERGENCY
             again = plan.asked is not None and plan.asked == asked
-            given, asked = plan.given, plan.asked
+            picture, given, asked = plan.picture, plan.given, plan.asked
             if level == EMERGENCY or asked is None:
                 break
             text = self._answer(script, asked, again)

@@ -12,6 +12,11 @@ It also checks the action server's answer faster: Rasa validates every answer wi
 JSON Schema metaschema, on every call; under load that was 40% of the Rasa server's CPU (py-spy,
 ``python -m bench --profile``). Here the schema is checked once and its validator reused; every
 answer is still validated in full, with the same verdict and message as Rasa's.
+
+And it sends the action server only what it reads: the tracker's slots, its latest message and
+the events since that message, not every event of the conversation (Rasa sends them all, so each
+turn cost more than the one before). The triage action keeps what earlier messages said in slots
+(bot/dialogue/picture.py). The domain is not sent either (endpoints.yml enable_selective_domain).
 """
 from __future__ import annotations
 
@@ -22,10 +27,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+import rasa
 from rasa.core.actions import action as rasa_actions
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import BotUttered, Event
+from rasa.shared.core.events import BotUttered, Event, UserUttered
+from rasa.shared.core.trackers import EventVerbosity
 
 from ..dialogue.replies import say
 from ..settings import Settings
@@ -37,6 +44,18 @@ if TYPE_CHECKING:
     from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
+
+
+def events_since_latest_message(tracker: "DialogueStateTracker") -> List[Event]:
+    """The latest user message and the events after it (all events when there is none yet)."""
+    since: List[Event] = []
+    for event in reversed(tracker.events):
+        since.append(event)
+        if isinstance(event, UserUttered):
+            since.reverse()
+            return since
+    return list(tracker.events)
+
 
 TECHNICAL_PROBLEM = "technical_problem"
 
@@ -60,6 +79,16 @@ class GuardedRemoteAction(RemoteAction):
             f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
         )
         raise error
+
+    def _action_call_format(self, tracker: "DialogueStateTracker", domain: "Domain") -> Dict[Text, Any]:
+        # Rasa's RemoteAction._action_call_format with the events cut to those since the latest
+        # message (Rasa serialises them all first, on every call).
+        state = tracker.current_state(EventVerbosity.NONE)
+        state["events"] = [event.as_dict() for event in events_since_latest_message(tracker)]
+        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
 
     async def run(
         self, output_channel: "OutputChannel", nlg: "NaturalLanguageGenerator", tracker: "DialogueStateTracker", domain: "Domain"

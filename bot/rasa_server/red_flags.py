@@ -29,6 +29,7 @@ from ..nlp.language import other_script
 from ..nlp.pipeline import DETAIL_CHARS, pieces
 from ..triage.engine import Decision
 from ..triage.service import TriageService, shared_service
+from .actions import install as install_guarded_action
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ class RedFlagDetector(GraphComponent):
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "RedFlagDetector":
         detector = cls()
+        # Whichever way Rasa was started (bot.serve, `rasa run`, `rasa shell`), loading a model with
+        # this component gets the guarded remote action too.
+        install_guarded_action()
         node = execution_context.graph_schema.nodes.get(execution_context.node_name)
         if node is not None and node.fn == "process":
             detector.service  # build the language layer while the model loads, not on the first message

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue.conversation import Conversation, Given, Turn
+from bot.dialogue.picture import Picture
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +16,11 @@ class Session:
     """Plays a conversation through the planner the way the action does, turn by turn."""
 
     def __init__(self, talk):
-        self.talk, self.turns, self.given, self.asked = talk, [], Given(), None
+        self.talk, self.picture, self.given, self.asked = talk, Picture(), Given(), None
 
     def say(self, text, intent="describe_symptoms", confidence=1.0):
-        self.turns.append(Turn(text, intent, self.asked, confidence))
-        plan = self.talk.plan(self.turns, self.given)
-        self.given, self.asked, self.plan = plan.given, plan.asked, plan
+        plan = self.talk.plan(Turn(text, intent, self.asked, confidence), self.picture, self.given)
+        self.picture, self.given, self.asked, self.plan = plan.picture, plan.given, plan.asked, plan
         return plan
 
     @property

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -52,6 +54,16 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_loading_the_model_any_way_installs_the_guarded_action():
+    """`rasa run`, `rasa shell` and `rasa interactive` load the model through Agent.load: our
+    component installs the guard, in a fresh process where nothing else did."""
+    code = ("from rasa.core.agent import Agent; from bot.rasa_server.actions import installed; "
+            f"assert not installed(); Agent.load({str(MODEL)!r}); print(installed())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ TEXT = "my leg is numb and I can't get enough air in"
 
 
 def test_a_suspected_sign_is_stored_and_shown_with_the_detector_that_found_it(app, reviewer_client, service):
-    reply = Planner(service, "911").plan([Turn(TEXT)]).replies[-1]
+    reply = Planner(service, "911").plan(Turn(TEXT)).replies[-1]
     start = dt.datetime(2024, 3, 6, 9, tzinfo=dt.timezone.utc).timestamp()
     events = [*session_start(start), user(start + 1, TEXT), bot(start + 2, reply.text, reply.payload["triage"])]
     engine = make_engine(app.extensions["staff"].settings.database_url)
