@@ -103,13 +103,13 @@ class Samples:
     """Per turn index (0 = turn 1), the samples of every long conversation sent."""
 
     turns: int
-    values: List[List[float]] = field(default_factory=list)
+    values: List[List[float]] = field(init=False)
     messages: int = 0
     errors: int = 0
     first_error: Optional[str] = None
 
     def __post_init__(self) -> None:
-        self.values = self.values or [[] for _ in range(self.turns)]
+        self.values = [[] for _ in range(self.turns)]
 
     def of(self, span: range) -> List[float]:
         return sorted(v for turn in span for v in self.values[turn - 1])
@@ -222,6 +222,7 @@ def figures(turns: int, loaded: Dict[str, object], quiet: Dict[str, object], rep
     p50_early, p50_late = _p50(latency.of(EARLY)), _p50(latency.of(late))
     cpu_early, cpu_late = _mean(cpu.of(EARLY)), _mean(cpu.of(late))
     reply_early, reply_late = _mean(to_reply.of(EARLY)), _mean(to_reply.of(late))
+    alone_early, alone_late = _p50(alone_latency.of(EARLY)), _p50(alone_latency.of(late))
     return {
         "turns": turns, "repeats": repeats, "cpu_repeats": cpu_repeats,
         "early_turns": [EARLY.start, EARLY.stop - 1], "last_turns": [late.start, late.stop - 1],
@@ -230,7 +231,8 @@ def figures(turns: int, loaded: Dict[str, object], quiet: Dict[str, object], rep
         "cpu_ms_per_msg_turn5": cpu_early, "cpu_ms_per_msg_turn_last": cpu_late, "cpu_ratio": _ratio(cpu_late, cpu_early),
         "cpu_ms_to_reply_turn5": reply_early, "cpu_ms_to_reply_turn_last": reply_late,
         "cpu_to_reply_ratio": _ratio(reply_late, reply_early), "settle_s": SETTLE_S,
-        "p50_ms_alone_turn5": _p50(alone_latency.of(EARLY)), "p50_ms_alone_turn_last": _p50(alone_latency.of(late)),
+        "p50_ms_alone_turn5": alone_early, "p50_ms_alone_turn_last": alone_late,
+        "latency_alone_ratio": _ratio(alone_late, alone_early),
         "p50_ms_by_turn": [_p50(sorted(v)) for v in latency.values],
         "cpu_ms_per_msg_by_turn": [_mean(v) for v in cpu.values],
         "messages": latency.messages + alone_latency.messages,

@@ -65,6 +65,8 @@ class Turn:
     intent: Optional[str] = None
     asked: Optional[str] = None  # the question that was pending when the person wrote this
     confidence: float = 1.0  # the classifier's, for the intent
+    # What the language layer found in the text, when the Rasa server read it already (None: read it here).
+    findings: Optional[Tuple[Finding, ...]] = None
 
     def read_as(self) -> "Turn":
         """The turn as the conversation reads it: an unsure yes or no to the emergency question is
@@ -107,7 +109,7 @@ class Conversation:
     # ------------------------------------------------------------------ reading the message
     def _read(self, turn: Turn) -> Tuple[List[Finding], Set[str]]:
         """Findings of one message (with its answer to the question it was asked) and the questions it answers."""
-        found = list(self.service.pipeline.findings(turn.text))
+        found = list(self.service.pipeline.findings(turn.text) if turn.findings is None else turn.findings)
         answered: Set[str] = set()
         if turn.asked:
             mentioned = {f.concept for f in found}

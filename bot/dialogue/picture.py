@@ -6,7 +6,7 @@ No Rasa here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..triage.findings import Finding
@@ -52,23 +52,13 @@ class Picture:
         """Slot values: the findings with their status, the questions answered, and one slot per
         question of the rulebook with the concepts present (for people reading the tracker)."""
         slots: Dict[str, Any] = {q: self.present(concepts) or None for q, concepts in questions.items()}
-        slots[FINDINGS_SLOT] = [_record(f) for f in self.findings] or None
+        slots[FINDINGS_SLOT] = [f.as_record() for f in self.findings] or None
         slots[ANSWERED_SLOT] = sorted(self.answered) or None
         slots[MESSAGES_SLOT] = float(self.messages) if self.messages else None
         return slots
 
     @classmethod
     def from_slots(cls, slot: Callable[[str], Optional[Any]]) -> "Picture":
-        findings = tuple(_finding(record) for record in slot(FINDINGS_SLOT) or ())
+        findings = tuple(Finding.from_record(record) for record in slot(FINDINGS_SLOT) or ())
         return cls(findings, frozenset(slot(ANSWERED_SLOT) or ()), int(slot(MESSAGES_SLOT) or 0))
 
-
-def _record(finding: Finding) -> Dict[str, Any]:
-    record = asdict(finding)
-    record["detected_by"] = list(finding.detected_by)
-    return record
-
-
-def _finding(record: Mapping[str, Any]) -> Finding:
-    finding = Finding(**record)
-    return replace(finding, detected_by=tuple(finding.detected_by))

@@ -15,6 +15,9 @@ from ..triage.rulebook import DEFAULT_RULES_DIR, DOCTOR, EMERGENCY, SELF_CARE, R
 HERE = Path(__file__).resolve().parent
 MESSAGES_FILE = HERE / "messages.yml"
 FAQ_FILE = HERE / "faq.yml"
+# The emergency advice is worded once, as the Rasa server's own response (it needs no action server).
+DOMAIN_FILE = HERE.parents[1] / "domain.yml"
+EMERGENCY_RESPONSE = "utter_emergency"
 _MESSAGE_KEYS = {
     "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
@@ -61,6 +64,19 @@ def faq_answers() -> Dict[str, Tuple[str, Tuple[Source, ...]]]:
         sources = reader.sources(raw["sources"], where) if "sources" in raw else ()
         answers[intent] = (raw["text"].strip(), sources)
     return answers
+
+
+@functools.lru_cache(maxsize=None)
+def _emergency_advice() -> str:
+    try:
+        return read_yaml(DOMAIN_FILE)["responses"][EMERGENCY_RESPONSE][0]["text"]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError) as missing:
+        raise ValueError(f"{DOMAIN_FILE}: no text for the response {EMERGENCY_RESPONSE}") from missing
+
+
+def emergency_advice(emergency_number: str) -> str:
+    """The emergency advice as the Rasa server gives it (domain.yml utter_emergency)."""
+    return _emergency_advice().format(emergency_number=emergency_number)
 
 
 def say(key: str, emergency_number: str, payload: Optional[dict] = None, **values) -> Reply:
@@ -119,11 +135,7 @@ def _advice(item: str, knowledge: Knowledge, rulebook: Rulebook) -> str:
 def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: str, headline: bool = True) -> Reply:
     """The emergency advice with its reasons; without the headline when the Rasa server has just
     given it (utter_emergency), so the person reads it once."""
-    opening = [
-        f"EMERGENCY: call {emergency_number} now, or go to the nearest emergency department. "
-        "Do not wait to see if it passes, and do not drive yourself.",
-        "Why:",
-    ] if headline else [f"Why this needs emergency care (call {emergency_number} now):"]
+    opening = [emergency_advice(emergency_number), "Why:"] if headline else [f"Why this needs emergency care (call {emergency_number} now):"]
     text = "\n".join(
         [
             *opening,

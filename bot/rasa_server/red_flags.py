@@ -6,6 +6,8 @@ and the rule in data/rules/safety.yml answers with ``utter_emergency`` before an
 The decision itself travels with the message as data: parse_data["triage"] (level, rules,
 red flags, reasons with their sources), which TriageResponses attaches to ``utter_emergency``, so
 the emergency is stored as one and styled as one even when the action server never answers.
+The findings of every message travel with it too, as parse_data["findings"]: the triage action
+reads them instead of running the language layer on the message a second time.
 A message without a single letter or digit ("???", "...", an emoji) gets the intent
 ``nlu_fallback``: the classifier would otherwise guess, and a guessed "yes" to the emergency
 question would be a false emergency.
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 RED_FLAG_ENTITY = "red_flag"
 TRIAGE = "triage"  # parse_data["triage"]: the Rasa server's emergency decision, as data
+FINDINGS = "findings"  # parse_data["findings"]: what the language layer found in the message (Finding.as_record)
 FULL_TEXT = "full_text"  # the message as sent, when ClassifierText gave the classifiers another text
 DECIDED_BY = "rasa_server"
 NO_WORDS = "."
@@ -142,12 +145,14 @@ class RedFlagDetector(GraphComponent):
             text = message.get(FULL_TEXT) or message.get(TEXT) or ""
             if not any(ch.isalnum() for ch in text):
                 mark_not_understood(message)
+                message.set(FINDINGS, [], add_to_output=True)
                 continue
             try:
                 decision = self.service.assess(text)  # decided once: the channels' guard asked already
             except Exception:  # never lose the message: the action server triages it again
                 logger.exception("red-flag check failed; the triage action still checks this message")
                 continue
+            message.set(FINDINGS, [finding.as_record() for finding in decision.findings], add_to_output=True)
             found = red_flag_entities(decision, text)
             if found:
                 logger.info("red flag in message: rules=%s", found[0]["rules"])

@@ -1,8 +1,8 @@
 """What the language layer hands to the engine: findings with an assertion status."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Tuple
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 # Statuses a finding can have. Only PRESENT and UNCERTAIN count as the person having it:
 # when someone is unsure about a red flag, the documents' caution ("seek immediate care") wins.
@@ -54,3 +54,16 @@ class Finding:
             if self.suspected:
                 data["suspected"] = True
         return data
+
+    def as_record(self) -> Dict[str, Any]:
+        """Every field, as JSON: how a finding travels (Rasa's parse data, slots) and comes back (from_record)."""
+        record = asdict(self)
+        record["detected_by"] = list(self.detected_by)
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "Finding":
+        unknown = set(record) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown finding field(s) {sorted(unknown)}")
+        return cls(**{**record, "detected_by": tuple(record.get("detected_by") or (PATTERNS,))})

@@ -6,12 +6,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.action_triage import ActionTriage, latest_turn
+from bot.triage.findings import Finding
 
 
-def tracker_for(text, intent, slots=None, events=()):
+def tracker_for(text, intent, slots=None, events=(), findings=None):
     """The tracker the action server gets for a new message: the slots so far, and the events
     since the message (Rasa's remote action sends no more, see bot.rasa_server.actions)."""
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
+    if findings is not None:  # what the Rasa server's language layer read in it
+        latest["findings"] = [finding.as_record() for finding in findings]
     user = {"event": "user", "text": text, "parse_data": latest}
     return Tracker("user-1", dict(slots or {}), latest, [user, *events], False, None, {}, "action_listen")
 
@@ -52,6 +55,18 @@ def test_the_symptom_picture_fills_the_slots_and_only_changes_are_sent():
     assert slots["side"] == ["both_legs"]  # the correction replaced the earlier side
     assert "location" not in changed and "conditions" not in changed  # unchanged slots are not set again
     assert slots["conditions"] == ["diabetes"] and slots["messages_read"] == 2.0
+
+
+def test_the_findings_the_rasa_server_read_are_used_and_the_text_is_not_read_again(monkeypatch, service):
+    from actions.action_triage import conversation
+
+    text = "my left foot has been numb for three weeks and I'm diabetic"
+    findings = service.pipeline.findings(text)
+    monkeypatch.setattr(conversation.get().service.pipeline, "findings", lambda text: pytest.fail("read again"))
+    messages, slots = run(tracker_for(text, "describe_symptoms", findings=findings))
+    assert slots["side"] == ["left_leg"] and slots["conditions"] == ["diabetes"]
+    assert [Finding.from_record(record) for record in slots["findings"]] == list(findings)
+    assert slots["requested_question"] == "emergency_signs"
 
 
 def test_emergency_in_the_latest_message_gets_the_emergency_reply(monkeypatch):

@@ -14,7 +14,10 @@ import threading
 
 import pytest
 
+from bot.dialogue.conversation import Conversation, Turn
+from bot.dialogue.replies import emergency_advice
 from bot.rasa_server.actions import GuardedRemoteAction, install, installed
+from bot.triage.service import shared_service
 from bot.settings import PROJECT_ROOT, Settings
 from bot.triage.evaluate import DEFAULT_VIGNETTES, load_vignettes
 
@@ -132,6 +135,22 @@ def test_every_emergency_vignette_gets_the_emergency_advice_without_the_action_s
 def test_a_denied_or_hypothetical_red_flag_is_not_an_emergency(agent_without_actions, run, text):
     replies = texts_of(run(agent_without_actions.handle_text(text, sender_id=f"denied-{hash(text)}")))
     assert not any("EMERGENCY" in reply for reply in replies)
+
+
+def test_the_rasa_server_words_the_emergency_advice_as_the_action_does(agent_without_actions, run):
+    replies = texts_of(run(agent_without_actions.handle_text("I can't control my bladder", sender_id="wording")))
+    assert replies[0] == emergency_advice("112")
+    assert Conversation(shared_service(), "112").plan(Turn("I can't control my bladder")).replies[0].text.startswith(
+        emergency_advice("112") + "\nWhy:")
+
+
+def test_every_message_carries_its_findings_for_the_triage_action(agent_without_actions, run, service):
+    text = "my left foot has been numb for three weeks and I'm diabetic"
+    message = run(agent_without_actions.parse_message(text))
+    assert message["findings"] == [finding.as_record() for finding in service.pipeline.findings(text)]
+    assert {f["concept"] for f in message["findings"]} >= {"left_leg", "foot", "duration", "diabetes"}
+    assert "triage" not in message  # the decision travels only when it is an emergency
+    assert run(agent_without_actions.parse_message("???"))["findings"] == []
 
 
 @pytest.mark.parametrize("text", ["???", "...", "🦵🦵", "\u200b", "!!"])
