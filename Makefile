@@ -68,7 +68,7 @@ test-stories: install $(MODEL)
 nlu-report: install $(MODEL) ## Intent and entity precision, recall and F1 on the held-out NLU sets in tests/nlu (fails below 0.9 intent F1)
 	rm -rf $(RESULTS)/nlu
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu --out $(RESULTS)/nlu --no-plot
-	$(PY) -m bot.nlu_report $(RESULTS)/nlu
+	$(PY) -m devtools.nlu_report $(RESULTS)/nlu
 
 system-deps: ## Install the Debian packages the tests use (Chromium, chromedriver, PostgreSQL, Redis, nginx), only those missing
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
@@ -87,10 +87,10 @@ migrate: install ## Upgrade the transcript database (DATABASE_URL, default SQLit
 	$(PY) -m bot.store migrate
 
 eval: install $(MODEL) ## Score the triage on the vignettes and on the blind sets (first run beside now): recall, false emergencies, level accuracy
-	$(PY) -m bot.triage.evaluate tests/data/vignettes.yml
-	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m bot.triage.evaluate tests/data/vignettes_holdout.yml; fi
-	@echo; $(PY) -m bot.triage.evaluate --blind
-	@echo; $(PY) -m bot.dialogue.rehearse
+	$(PY) -m devtools.evaluate tests/data/vignettes.yml
+	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m devtools.evaluate tests/data/vignettes_holdout.yml; fi
+	@echo; $(PY) -m devtools.evaluate --blind
+	@echo; $(PY) -m devtools.rehearse
 
 bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -17,7 +17,7 @@ from bot.dialogue.picture import Picture
 from bot.dialogue.replies import Reply
 from bot.lazy import Lazy
 from bot.settings import Settings
-from bot.triage.findings import Finding
+from bot.nlp.findings import Finding
 from bot.triage.service import shared_service
 
 from .constants import (

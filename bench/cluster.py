@@ -1,6 +1,6 @@
 """Two Rasa servers sharing PostgreSQL and a Redis lock store, for the throughput benchmark.
 
-The same set-up as tests/scale (bot.cluster.local_cluster): throw-away PostgreSQL and Redis,
+The same set-up as tests/scale (devtools.cluster.local_cluster): throw-away PostgreSQL and Redis,
 one action server, two Rasa servers. The load generator sends turns round-robin to the URLs.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import contextlib
 import pathlib
 from typing import Iterator, List
 
-from bot.cluster import local_cluster
+from devtools.cluster import local_cluster
 
 
 @contextlib.contextmanager

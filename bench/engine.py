@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.triage.evaluate import BLIND_DIR, DEFAULT_VIGNETTES, load_vignettes
+from devtools.evaluate import BLIND_DIR, DEFAULT_VIGNETTES, load_vignettes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROUNDS = 5

@@ -364,7 +364,7 @@ def database(kind: str, work: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{work / 'transcripts.db'}"
         return
-    from bot.devservers import PostgresServer, postgres_bin_dir
+    from devtools.devservers import PostgresServer, postgres_bin_dir
 
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
@@ -379,7 +379,7 @@ def database(kind: str, work: Path) -> Iterator[str]:
 def bench_one(kind: str, conversations: int, work: Path) -> Dict[str, object]:
     from alembic import command
 
-    from bot.devservers import free_port
+    from devtools.devservers import free_port
     from bot.staff.accounts import add_user
     from bot.store.database import make_engine, make_session_factory, transaction
     from bot.store.migrate import alembic_config, upgrade_to_head

@@ -1,5 +1,5 @@
 """Named child processes, each in its own session with its log file: what `make run`
-(bot.serve.Assistant) and the local several-server set-up (bot.cluster) both start and stop;
+(bot.serve.Assistant) and the local several-server set-up (devtools.cluster) both start and stop;
 and the Supervisor that `make run` uses to start a dead one again."""
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 from ..nlp.language import looks_english
 from ..nlp.pipeline import DETAIL_CHARS
 from ..triage.engine import Decision
-from ..triage.findings import ANSWER, NEGATED, PRESENT, Finding
+from ..nlp.findings import ANSWER, NEGATED, PRESENT, Finding
 from ..triage.knowledge import Knowledge, load_knowledge
-from ..triage.rulebook import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
+from ..triage.levels import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
 from ..triage.service import TriageService
 from . import replies
 from .picture import Picture

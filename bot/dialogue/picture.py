@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..triage.findings import Finding
+from ..nlp.findings import Finding
 
 # Where a later answer replaces an earlier one ("actually it's both legs"). Red flags are
 # never replaced: once given, an emergency sign stands.

@@ -8,9 +8,10 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..datafiles import check_keys, read_yaml
 from ..triage.engine import Decision
-from ..triage.findings import Finding
+from ..nlp.findings import Finding
 from ..triage.knowledge import Knowledge
-from ..triage.rulebook import DEFAULT_RULES_DIR, DOCTOR, EMERGENCY, SELF_CARE, Rulebook, RulebookReader, Source
+from ..triage.levels import DOCTOR, EMERGENCY, SELF_CARE
+from ..triage.rulebook import DEFAULT_RULES_DIR, Rulebook, RulebookReader, Source
 
 HERE = Path(__file__).resolve().parent
 MESSAGES_FILE = HERE / "messages.yml"

@@ -10,7 +10,7 @@ from fhir.resources.coding import Coding
 from fhir.resources.observation import Observation, ObservationComponent
 from fhir.resources.quantity import Quantity
 
-from ..triage.rulebook import EMERGENCY
+from ..triage.levels import EMERGENCY
 from .codes import FINDING, FINDING_CATEGORY, UCUM
 from .context import ExportContext, fhir_instant, resource_id
 from .stored import StoredFinding

@@ -19,7 +19,8 @@ from fhir.resources.questionnaireresponse import (
 )
 
 from ..store.models import BOT, USER, Message, TriageDecision
-from ..triage.rulebook import EMERGENCY, Question
+from ..triage.levels import EMERGENCY
+from ..triage.rulebook import Question
 from .context import ExportContext, fhir_instant, resource_id
 from .observations import red_flag_concepts
 from .stored import StoredFinding

@@ -11,7 +11,7 @@ from fhir.resources.reference import Reference
 from fhir.resources.riskassessment import RiskAssessment, RiskAssessmentPrediction
 
 from ..store.models import Message, TriageDecision
-from ..triage.findings import COUNTS_AS_PRESENT
+from ..nlp.findings import COUNTS_AS_PRESENT
 from ..triage.rulebook import Rule
 from .codes import ASSESSMENT, RULE
 from .context import ExportContext, fhir_instant, resource_id

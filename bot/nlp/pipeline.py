@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from ..triage.findings import (
+from .findings import (
     EMBEDDING,
     FAMILY,
     HISTORICAL,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store.models import Conversation
-from ..triage.rulebook import LEVELS, RULE_LEVELS
+from ..triage.levels import LEVELS, RULE_LEVELS
 from . import db, now
 from .auth import login_required
 from .queries import LEVEL_CHOICES, ConversationFilter, channels

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql import Select
 
 from ..store.models import Conversation, Message, TriageDecision
-from ..triage.rulebook import RULE_LEVELS
+from ..triage.levels import RULE_LEVELS
 from .pages import COUNT_CAP, MAX_ID, Cursor, capped_count, list_page, older_than
 from .search import best_first, search_condition
 

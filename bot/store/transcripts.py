@@ -6,7 +6,7 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..triage.rulebook import EMERGENCY, more_urgent
+from ..triage.levels import EMERGENCY, more_urgent
 from .models import Conversation, Message, TriageDecision
 from .records import TranscriptRecord
 

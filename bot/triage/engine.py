@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .findings import ANSWER, NEGATED, Finding
-from .rulebook import EMERGENCY, RULE_LEVELS, UNDETERMINED, Condition, Rule, Rulebook
+from ..nlp.findings import ANSWER, NEGATED, Finding
+from .levels import EMERGENCY, RULE_LEVELS, UNDETERMINED
+from .rulebook import Condition, Rule, Rulebook
 
 
 @dataclass(frozen=True)

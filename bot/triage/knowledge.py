@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from ..datafiles import check_keys
+from ..nlp.findings import Finding
 from .engine import Facts
-from .findings import Finding
-from .rulebook import DEFAULT_RULES_DIR, Condition, RulebookError, RulebookReader, Source, _check_keys
+from .rulebook import DEFAULT_RULES_DIR, Condition, RulebookError, RulebookReader, Source
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent / "knowledge"
 
@@ -51,19 +52,19 @@ def load_knowledge(knowledge_dir: Optional[Path] = None, rules_dir: Optional[Pat
     reader = RulebookReader(Path(rules_dir or DEFAULT_RULES_DIR))
 
     causes_path = knowledge_dir / "causes.yml"
-    data = _check_keys(reader.read(causes_path), {"causes"}, str(causes_path), {"causes"})
+    data = check_keys(reader.read(causes_path), {"causes"}, str(causes_path), {"causes"}, error=RulebookError)
     causes = []
     for index, raw in enumerate(data["causes"] or []):
         where = f"{causes_path.name}: cause {raw.get('id', index + 1) if isinstance(raw, dict) else index + 1!r}"
-        raw = _check_keys(raw, {"id", "name", "when", "sources"}, where, {"id", "name", "when", "sources"})
+        raw = check_keys(raw, {"id", "name", "when", "sources"}, where, {"id", "name", "when", "sources"}, error=RulebookError)
         causes.append(Cause(raw["id"], raw["name"], reader.condition(raw["when"], where), reader.sources(raw["sources"], where)))
 
     advice_path = knowledge_dir / "advice.yml"
-    data = _check_keys(reader.read(advice_path), {"advice"}, str(advice_path), {"advice"})
+    data = check_keys(reader.read(advice_path), {"advice"}, str(advice_path), {"advice"}, error=RulebookError)
     advice = {}
     for advice_id, raw in (data["advice"] or {}).items():
         where = f"{advice_path.name}: advice {advice_id!r}"
-        raw = _check_keys(raw, {"text", "sources"}, where, {"text", "sources"})
+        raw = check_keys(raw, {"text", "sources"}, where, {"text", "sources"}, error=RulebookError)
         if not isinstance(raw["text"], str) or not raw["text"].strip():
             raise RulebookError(f"{where}: text must be non-empty")
         advice[advice_id] = Advice(advice_id, raw["text"].strip(), reader.sources(raw["sources"], where))

@@ -12,23 +12,11 @@ from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
 from ..datafiles import check_keys, read_yaml
+from .levels import RULE_LEVELS
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent / "rules"
 SETTINGS_FILE = "rulebook.yml"
 
-EMERGENCY = "emergency"
-DOCTOR = "doctor"
-SELF_CARE = "self_care"
-UNDETERMINED = "undetermined"
-# The order in which levels are tried: the most urgent first.
-RULE_LEVELS = (EMERGENCY, DOCTOR, SELF_CARE)
-LEVELS = RULE_LEVELS + (UNDETERMINED,)
-_URGENCY = {level: rank for rank, level in enumerate(LEVELS)}  # LEVELS lists the most urgent first
-
-
-def more_urgent(level: str, than: Optional[str]) -> bool:
-    """True when ``level`` is more urgent than ``than`` (anything is, than None)."""
-    return than is None or _URGENCY.get(level, len(LEVELS)) < _URGENCY.get(than, len(LEVELS))
 
 _SETTINGS_KEYS = {"version", "documents_dir", "documents", "brief_minutes", "groups", "questions"}
 _FILE_KEYS = {"level", "rules"}

@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.action_triage import ActionTriage, latest_turn
-from bot.triage.findings import Finding
+from bot.nlp.findings import Finding
 
 
 def tracker_for(text, intent, slots=None, events=(), findings=None):

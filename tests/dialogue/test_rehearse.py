@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from bot.dialogue.conversation import Conversation
-from bot.dialogue.rehearse import Player, Script, score
+from devtools.rehearse import Player, Script, score
 
 
 class KeywordNLU:

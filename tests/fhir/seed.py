@@ -16,7 +16,7 @@ from bot.store.models import Conversation, TriageDecision
 from bot.store.records import transcript_records
 from bot.store.transcripts import store_records
 from bot.triage.engine import Decision, TriageEngine
-from bot.triage.findings import ANSWER, EMBEDDING, FAMILY, HISTORICAL, HYPOTHETICAL, NEGATED, PATTERNS, PRESENT, Finding
+from bot.nlp.findings import ANSWER, EMBEDDING, FAMILY, HISTORICAL, HYPOTHETICAL, NEGATED, PATTERNS, PRESENT, Finding
 from bot.triage.rulebook import load_rulebook
 
 from ..store.events import EMERGENCY_TRIAGE, bot, session_start, user

@@ -9,8 +9,8 @@ import yaml
 
 from bot.fhir.codes import DEFAULT_CODES_FILE, FINDING, SNOMED, CodesError, load_terminology, snomed_ids
 from bot.nlp.resources import CONCEPTS_FILE
-from bot.triage.findings import ANSWER, EMBEDDING, PATTERNS, STATUSES
-from bot.triage.rulebook import LEVELS
+from bot.nlp.findings import ANSWER, EMBEDDING, PATTERNS, STATUSES
+from bot.triage.levels import LEVELS
 
 # Verhoeff's tables: SNOMED CT identifiers end in a Verhoeff check digit.
 _MULTIPLY = [

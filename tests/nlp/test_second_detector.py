@@ -8,7 +8,7 @@ import pytest
 
 from bot.nlp.clauses import clause_spans, comparable_text
 from bot.nlp.resources import ResourceError, SIGN_DESCRIPTIONS_FILE, load_concept_rules, load_sign_bank
-from bot.triage.findings import EMBEDDING, HYPOTHETICAL, NEGATED, PATTERNS, PRESENT
+from bot.nlp.findings import EMBEDDING, HYPOTHETICAL, NEGATED, PATTERNS, PRESENT
 from bot.triage.rulebook import load_rulebook
 
 AIR = "I can't get enough air in"  # trouble breathing, in words no pattern knows

@@ -19,7 +19,7 @@ from bot.dialogue.replies import emergency_advice
 from bot.rasa_server.actions import GuardedRemoteAction, install, installed
 from bot.triage.service import shared_service
 from bot.settings import PROJECT_ROOT, Settings
-from bot.triage.evaluate import DEFAULT_VIGNETTES, load_vignettes
+from devtools.evaluate import DEFAULT_VIGNETTES, load_vignettes
 
 MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 HOLDOUT = DEFAULT_VIGNETTES.with_name("vignettes_holdout.yml")

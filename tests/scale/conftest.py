@@ -8,7 +8,7 @@ import pytest
 # Rasa 3.6 declares its own table in the SQLAlchemy 1.x style; its warning says nothing about our code.
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from bot.cluster import local_cluster  # noqa: E402
+from devtools.cluster import local_cluster  # noqa: E402
 
 from ..e2e.test_rest_conversation import MODEL
 from ..store.databases import require_postgres, require_redis

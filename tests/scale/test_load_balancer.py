@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import pytest
 
-from bot.devservers import free_port
+from devtools.devservers import free_port
 from bot.processes import answers as _answers
 from bot.settings import PROJECT_ROOT, Settings
 

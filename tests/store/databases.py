@@ -1,5 +1,5 @@
 """Real databases for the tests: SQLite files, and a PostgreSQL server of our own on loopback
-(bot.devservers starts it: the Debian package's programs, in a temporary directory, on a free port)."""
+(devtools.devservers starts it: the Debian package's programs, in a temporary directory, on a free port)."""
 from __future__ import annotations
 
 import os
@@ -9,8 +9,8 @@ from typing import List, Optional
 
 import pytest
 
-# The server launchers live in bot.devservers, so the benchmark can start the same servers.
-from bot.devservers import PostgresServer, free_port, postgres_bin_dir, redis_server_program
+# The server launchers live in devtools.devservers, so the benchmark can start the same servers.
+from devtools.devservers import PostgresServer, free_port, postgres_bin_dir, redis_server_program
 
 __all__ = ["IN_CI", "PostgresServer", "TestDatabase", "free_port", "require_postgres", "require_redis", "DATABASE_KINDS"]
 

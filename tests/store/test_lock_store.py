@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from bot.devservers import RedisServer
+from devtools.devservers import RedisServer
 from bot.settings import SettingsError
 from bot.store.lock_store import SharedRedisLockStore, redis_address
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from bot.triage.engine import TriageEngine
-from bot.triage.findings import Finding
+from bot.nlp.findings import Finding
 
 
 @pytest.fixture(scope="module")

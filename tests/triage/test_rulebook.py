@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.triage.rulebook import DEFAULT_RULES_DIR, EMERGENCY, RulebookError, load_rulebook
+from bot.triage.levels import EMERGENCY
+from bot.triage.rulebook import DEFAULT_RULES_DIR, RulebookError, load_rulebook
 
 
 def _quotes(rulebook):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.triage.evaluate import load_vignettes, run, score
+from devtools.evaluate import load_vignettes, run, score
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRAPS = {"negation_trap", "hypothetical_trap", "historical_trap"}

@@ -1,4 +1,4 @@
-"""Scores the triage service on vignette sets: ``python -m bot.triage.evaluate [FILE]`` or ``--blind``.
+"""Scores the triage service on vignette sets: ``python -m devtools.evaluate [FILE]`` or ``--blind``.
 
 Per category: how many cases, emergency recall (of the cases that are emergencies),
 false emergencies (non-emergencies called emergencies), level accuracy, and red flags
@@ -21,9 +21,9 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from .rulebook import EMERGENCY, LEVELS
+from bot.triage.levels import EMERGENCY, LEVELS
 
-DEFAULT_VIGNETTES = Path(__file__).resolve().parents[2] / "tests" / "data" / "vignettes.yml"
+DEFAULT_VIGNETTES = Path(__file__).resolve().parents[1] / "tests" / "data" / "vignettes.yml"
 BLIND_DIR = DEFAULT_VIGNETTES.parent / "blind"
 FIRST_RUN = BLIND_DIR / "first_run.json"
 BLIND_PARTS = ("frozen", "tuning")
@@ -225,14 +225,14 @@ def run_blind(service, record_first_run: bool) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.triage.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("vignettes", nargs="?", type=Path, default=DEFAULT_VIGNETTES)
     parser.add_argument("--show-failures", action="store_true", help="list every case that came out wrong")
     parser.add_argument("--blind", action="store_true", help="every set in tests/data/blind/, beside its first run")
     parser.add_argument("--record-first-run", action="store_true", help="with --blind: record the first-run figures (once)")
     args = parser.parse_args(argv)
 
-    from .service import TriageService
+    from bot.triage.service import TriageService
 
     if args.blind:
         print("Loading the language pipeline ...", file=sys.stderr)

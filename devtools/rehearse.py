@@ -1,4 +1,4 @@
-"""Plays the blind conversation sets through the conversation planner: ``python -m bot.dialogue.rehearse``.
+"""Plays the blind conversation sets through the conversation planner: ``python -m devtools.rehearse``.
 
 Each conversation of tests/data/blind/{frozen,tuning}/conversations.yml is an opening message
 and the person's answer to each question the assistant may ask. The messages are classified by
@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..datafiles import check_keys, read_yaml
-from ..triage.evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vignette, percent
-from ..triage.evaluate import score as score_outcomes
-from ..triage.rulebook import EMERGENCY, LEVELS, more_urgent
-from .conversation import Conversation, Given, Turn, confirmed_concept
-from .picture import Picture
+from bot.datafiles import check_keys, read_yaml
+from .evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vignette, percent
+from .evaluate import score as score_outcomes
+from bot.triage.levels import EMERGENCY, LEVELS, more_urgent
+from bot.dialogue.conversation import Conversation, Given, Turn, confirmed_concept
+from bot.dialogue.picture import Picture
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "current.tar.gz"
+MODEL = Path(__file__).resolve().parents[1] / "models" / "current.tar.gz"
 MAX_TURNS = 14  # more than the rulebook's questions, so a loop shows as a failure, not a hang
 _KEYS = {"id", "category", "opening", "answers", "level", "red_flags", "absent"}
 
@@ -121,8 +121,8 @@ async def _main(args) -> int:
     configure_structlog(logging.WARNING)  # Rasa's per-message debug lines would bury the table
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
-    from ..settings import Settings
-    from ..triage.service import TriageService
+    from bot.settings import Settings
+    from bot.triage.service import TriageService
 
     if not MODEL.exists():
         print(f"error: {MODEL} is missing: run `make train` first", file=sys.stderr)
@@ -151,7 +151,7 @@ async def _main(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.dialogue.rehearse", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.rehearse", description=__doc__.splitlines()[0])
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--part", action="append", choices=BLIND_PARTS,
                         help="only this part (repeatable); frozen/ is for the final measurement only")

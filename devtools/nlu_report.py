@@ -1,4 +1,4 @@
-"""Summarises `rasa test nlu` on the held-out set: ``python -m bot.nlu_report RESULTS_DIR``.
+"""Summarises `rasa test nlu` on the held-out set: ``python -m devtools.nlu_report RESULTS_DIR``.
 
 Prints intent and entity precision, recall and F1 (macro and weighted) per label and
 exits non-zero when the held-out intent F1 (weighted) is below the target.
@@ -24,7 +24,7 @@ def _table(title: str, report: dict) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.nlu_report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.nlu_report", description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="the --out folder of `rasa test nlu`")
     args = parser.parse_args(argv)
     intents = json.loads((args.results / "intent_report.json").read_text())

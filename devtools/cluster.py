@@ -1,7 +1,7 @@
 """Several Rasa servers on one machine, set up as a deployment runs them, for the tests and the benchmark.
 
 ``local_cluster(work_dir)`` starts a throw-away PostgreSQL (Rasa's events in one database, the
-transcripts in another) and Redis (the conversation locks, with a password) from bot.devservers,
+transcripts in another) and Redis (the conversation locks, with a password) from devtools.devservers,
 migrates the transcript database once, then one action server and N Rasa servers exactly as
 deploy/Procfile starts them (``python -m bot.instance rasa|actions``, configured only by environment
 variables), each with its own INSTANCE_NAME and port, all sharing one data dir. Everything stops
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 from .devservers import PostgresServer, RedisServer, free_port, postgres_bin_dir, redis_server_program
-from .processes import ChildProcesses
-from .serve import rasa_env
-from .settings import PROJECT_ROOT, Settings
-from .store.migrate import upgrade_to_head
+from bot.processes import ChildProcesses
+from bot.serve import rasa_env
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store.migrate import upgrade_to_head
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 
