@@ -17,7 +17,7 @@ WEB_STAMP := bot/web/node_modules/.package-lock.json
 # Redis and nginx (the several-Rasa-servers tests, tests/scale: lock store, example load balancer).
 SYSTEM_PACKAGES := chromium chromium-driver postgresql fonts-dejavu-core redis-server nginx-light
 
-.PHONY: help install train run test pytest validate test-stories nlu-report eval bench bench-staff lock clean system-deps migrate web audit
+.PHONY: help install train run test pytest lint coverage validate test-stories nlu-report eval bench bench-staff lock clean system-deps migrate web audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,7 +54,16 @@ $(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
 run: install web $(MODEL) ## Install, train if stale, and start the assistant on 127.0.0.1 (Ctrl-C stops)
 	$(PY) -m bot.serve
 
-test: pytest validate test-stories nlu-report ## Install, then run pytest, rasa data validate, the Rasa test stories and the NLU report
+test: lint pytest validate test-stories nlu-report ## Install, then run the lint and type checks, pytest, rasa data validate, the Rasa test stories and the NLU report
+
+LINTED := bot actions tests bench devtools
+
+lint: install ## ruff (ruff.toml) on all Python code, mypy (mypy.ini) on the type-checked packages
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m mypy
+
+coverage: install web $(MODEL) system-deps ## pytest with the coverage of bot/ and actions/ in this process (servers started as subprocesses are not counted)
+	$(PY) -m pytest --cov=bot --cov=actions --cov-report=term:skip-covered --cov-report=html:$(RESULTS)/coverage
 
 pytest: install web $(MODEL) system-deps
 	$(PY) -m pytest

@@ -181,6 +181,7 @@ class Assistant:
 
 
 def banner(settings: Settings, log_dir: Path) -> str:
+    tracker_store = redacted(settings.tracker_store_url) if settings.tracker_store_url else Path(settings.tracker_db).resolve()
     return "\n".join(
         [
             "",
@@ -188,7 +189,7 @@ def banner(settings: Settings, log_dir: Path) -> str:
             f"  Rasa server (REST)      POST {settings.rasa_url}/webhooks/rest/webhook",
             f"  Rasa server (socket.io) {settings.rasa_url}/socket.io",
             f"  Action server           {settings.action_url}",
-            f"  Tracker store           {redacted(settings.tracker_store_url) if settings.tracker_store_url else Path(settings.tracker_db).resolve()}",
+            f"  Tracker store           {tracker_store}",
             f"  Transcripts             {redacted(settings.transcripts_url)}",
             f"  Staff review app        {settings.staff_url}/   (transcript health: {settings.staff_url}/health)",
             "    add an account:       .venv/bin/python -m bot.staff add-user NAME --role admin",

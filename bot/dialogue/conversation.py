@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from ..nlp.language import looks_english
 from ..nlp.pipeline import DETAIL_CHARS
 from ..triage.engine import Decision
 from ..nlp.findings import ANSWER, NEGATED, PRESENT, Finding
 from ..triage.knowledge import Knowledge, load_knowledge
-from ..triage.levels import DOCTOR, EMERGENCY, SELF_CARE, UNDETERMINED
+from ..triage.levels import DOCTOR, SELF_CARE, UNDETERMINED
 from ..triage.service import TriageService
 from . import replies
 from .picture import Picture
@@ -225,7 +225,7 @@ class Conversation:
         return any(f.concept in concepts for f in findings)
 
     def _collect(
-        self, decision: Decision, current: Turn, current_findings: List[Finding], answered: Set[str],
+        self, decision: Decision, current: Turn, current_findings: List[Finding], answered: AbstractSet[str],
         given: Given, has_findings: bool, understood: bool, first: bool,
     ) -> Plan:
         out: List[Reply] = []

@@ -21,7 +21,8 @@ DOMAIN_FILE = HERE.parents[1] / "domain.yml"
 EMERGENCY_RESPONSE = "utter_emergency"
 _MESSAGE_KEYS = {
     "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
-    "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope", "interim_doctor", "anything_else",
+    "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope",
+    "interim_doctor", "anything_else",
     "empty_message", "not_english", "too_long", "technical_problem", "rate_limited", "busy", "unreadable",
     "confirm_prefix", "confirm_again",
 }
@@ -136,7 +137,10 @@ def _advice(item: str, knowledge: Knowledge, rulebook: Rulebook) -> str:
 def emergency_reply(decision: Decision, rulebook: Rulebook, emergency_number: str, headline: bool = True) -> Reply:
     """The emergency advice with its reasons; without the headline when the Rasa server has just
     given it (utter_emergency), so the person reads it once."""
-    opening = [emergency_advice(emergency_number), "Why:"] if headline else [f"Why this needs emergency care (call {emergency_number} now):"]
+    if headline:
+        opening = [emergency_advice(emergency_number), "Why:"]
+    else:
+        opening = [f"Why this needs emergency care (call {emergency_number} now):"]
     text = "\n".join(
         [
             *opening,

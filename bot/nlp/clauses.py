@@ -28,7 +28,7 @@ NUMBNESS_WORDS = re.compile(
 
 def clause_spans(doc) -> List:
     """The clauses of ``doc`` as spans, in order; short pieces are joined to the one before."""
-    clauses = []
+    clauses: List = []
     for sentence in doc.sents:
         start = sentence.start
         pieces = []  # (start, end, the word that ended it)

@@ -32,7 +32,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def _package_zip() -> Path:
         raise EmbeddingModelError(f"the package {PACKAGE}=={PACKAGE_VERSION} is not installed: {REINSTALL}") from None
     for file in dist.files or ():
         if str(file).replace("\\", "/") == ZIP_MEMBER:
-            path = Path(dist.locate_file(file))
+            path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 return path
     raise EmbeddingModelError(f"{ZIP_MEMBER} is missing from the installed package {PACKAGE}: {REINSTALL}")
@@ -275,7 +275,8 @@ class _OrtBert:
             graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ms, 1)], ir_version=8
         )
         blob = model.SerializeToString()
-        del model, graph, inits
+        inits.clear()  # the weights now live in blob only
+        del model, graph
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -304,21 +305,21 @@ class _NumpyBert:
         self._erf = erf
 
     def __call__(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w, (b, l, _) = self._w, x.shape
+        w, (b, length, _) = self._w, x.shape
         d = DIM // HEADS
         bias = ((1.0 - mask.astype(np.float32)) * np.float32(-1e4))[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(d))
-        h = x.reshape(b * l, DIM)
+        h = x.reshape(b * length, DIM)
         for i in range(LAYERS):
             qkv = h @ w[f"{i}.qkv_w"]
             qkv += w[f"{i}.qkv_b"]
-            qkv = qkv.reshape(b, l, 3, HEADS, d).transpose(2, 0, 3, 1, 4)
+            qkv = qkv.reshape(b, length, 3, HEADS, d).transpose(2, 0, 3, 1, 4)
             scores = (qkv[0] * scale) @ qkv[1].transpose(0, 1, 3, 2)
             scores += bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * l, DIM)
+            ctx = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * length, DIM)
             att = ctx @ w[f"{i}.o_w"]
             att += w[f"{i}.o_b"]
             att += h
@@ -334,7 +335,7 @@ class _NumpyBert:
             f += w[f"{i}.f_b"]
             f += h
             h = _layer_norm(f, w[f"{i}.ln2_g"], w[f"{i}.ln2_b"])
-        return h.reshape(b, l, DIM)
+        return h.reshape(b, length, DIM)
 
 
 # ---------------------------------------------------------------- the encoder
@@ -362,6 +363,7 @@ class SentenceEncoder:
             raise EmbeddingModelError(f"cannot read {WEIGHTS} ({error}): {REINSTALL}") from error
         backend = backend or os.environ.get("EMBEDDING_BACKEND", "onnxruntime")
         threads = threads or int(os.environ.get("EMBEDDING_THREADS", "2"))
+        self._layers: Union[_OrtBert, _NumpyBert]
         if backend == "onnxruntime":
             # Own copies of the embedding tables; the layers go to onnxruntime, which keeps its own.
             self._w = {k: np.array(v) for k, v in weights_by_name.items() if "." not in k}

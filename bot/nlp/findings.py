@@ -44,7 +44,7 @@ class Finding:
         return self.status in COUNTS_AS_PRESENT
 
     def as_dict(self) -> dict:
-        data = {"concept": self.concept, "text": self.text, "status": self.status}
+        data: Dict[str, Any] = {"concept": self.concept, "text": self.text, "status": self.status}
         if self.minutes is not None:
             data["minutes"] = self.minutes
         if self.category == "red_flag" or self.detected_by != (PATTERNS,):

@@ -11,7 +11,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import replace
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from .findings import (
     EMBEDDING,
@@ -28,6 +28,11 @@ from ..lazy import Lazy
 from .clauses import clause_spans
 from .duration import measures_trigger, minutes_of
 from .resources import ConceptRule, ModifierRule, load_concept_rules, load_modifier_rules
+
+if TYPE_CHECKING:  # loaded with the model, on first use
+    from spacy.tokens import Span
+
+    from .semantic import SignMatch
 
 # When several modifiers touch one finding, the strongest reading wins.
 _STATUS_BY_MODIFIER = [
@@ -228,7 +233,7 @@ class ClinicalPipeline:
                 return results + [finding for finding, _ in red_flags]
             return results + self._second_opinion(doc, red_flags)
 
-    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, object]]) -> List[Finding]:
+    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, Span]]) -> List[Finding]:
         """The embedding detector on each clause. Where a clause holds a red flag the patterns
         found, it only adds its name to the finding's ``detected_by``; elsewhere what it finds is
         a new finding whose status ConText decides on the clause, suspected until the person
@@ -238,7 +243,7 @@ class ClinicalPipeline:
         clauses = clause_spans(doc)
         matches = self.signs.matches([clause.text for clause in clauses]) if clauses else []
 
-        def match_at(token_index: int):
+        def match_at(token_index: int) -> Optional[SignMatch]:
             return next((m for c, m in zip(clauses, matches) if c.start <= token_index < c.end), None)
 
         out = []

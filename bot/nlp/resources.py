@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import AbstractSet, Dict, FrozenSet, List, Optional, Tuple
 
 from ..datafiles import check_keys, read_yaml
 
@@ -59,7 +59,7 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _check(data: object, allowed: set, where: str, required: set = frozenset()) -> dict:
+def _check(data: object, allowed: set, where: str, required: AbstractSet[str] = frozenset()) -> dict:
     return check_keys(data, allowed, where, required, error=ResourceError)
 
 

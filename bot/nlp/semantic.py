@@ -39,7 +39,8 @@ class SignDetector:
 
         self.bank = bank or load_sign_bank()
         self.encoder = encoder or shared_encoder()
-        texts, owners = [], []
+        texts: List[str] = []
+        owners: List[int] = []
         for index, sign in enumerate(self.bank.entries):
             texts.extend(sign.descriptions)
             owners.extend([index] * len(sign.descriptions))

@@ -108,7 +108,7 @@ class GuardedRemoteAction(RemoteAction):
 
 def install() -> None:
     """Makes Rasa build GuardedRemoteAction wherever it would build a RemoteAction."""
-    rasa_actions.RemoteAction = GuardedRemoteAction  # type: ignore[misc]
+    rasa_actions.RemoteAction = GuardedRemoteAction
 
 
 def installed() -> bool:

@@ -1,7 +1,7 @@
 """Transcript records -> rows of our tables, inside a session the caller commits."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Set, Tuple
+from typing import Dict, Iterable, Set, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from ..datafiles import check_keys, read_yaml
 from .levels import RULE_LEVELS
@@ -94,7 +94,7 @@ class Rulebook:
 
     def concepts(self) -> FrozenSet[str]:
         """Every concept name the rules and questions refer to."""
-        names = set()
+        names: Set[str] = set()
         for rule in self.rules:
             names |= rule.condition.concepts()
         for question in self.questions:
@@ -137,7 +137,7 @@ class RulebookReader:
         return {name: frozenset(_names(members, f"{where}: group {name!r}")) for name, members in raw.items()}
 
     def _expand(self, names: List[str]) -> FrozenSet[str]:
-        expanded = set()
+        expanded: Set[str] = set()
         for name in names:
             expanded |= self.groups.get(name, {name})
         return frozenset(expanded)

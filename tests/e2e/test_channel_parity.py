@@ -13,7 +13,6 @@ import pytest
 from bot.serve import Assistant
 from bot.settings import Settings
 
-from ..store.conftest import TEST_PSEUDONYM_KEY
 from ..store.databases import free_port
 from ..channels import test_slack as slack
 from ..channels import test_telegram as telegram

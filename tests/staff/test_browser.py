@@ -2,8 +2,8 @@
 
 Signs in, filters, opens a transcript, marks it reviewed, exports; a wrong password; a reviewer
 kept out of the admin pages; hostile text (script tags, event handlers, attribute break-outs) in
-messages, notes, the search box and the login link shows as text and runs nothing. Screenshots of the list and the transcript go to var/screenshots
-and are checked: the right size, not blank, and showing the emergency red.
+messages, notes, the search box and the login link shows as text and runs nothing. Screenshots of
+the list and the transcript go to var/screenshots and are checked: the right size, not blank, and showing the emergency red.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ import json
 from fhir.resources.bundle import Bundle
 from fhir.resources import construct_fhir_element
 from bot.staff.__main__ import main
-from bot.store.database import make_engine, make_session_factory, transaction
+from bot.store.database import make_engine, make_session_factory
 from bot.store.models import AuditEntry
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ def test_transcript_page_links_fhir(admin_client, app):
     listing = admin_client.get("/conversations?level=emergency").get_data(as_text=True)
     assert "export.fhir-ndjson?level=emergency" in listing
     lines = admin_client.get("/conversations/export.fhir-ndjson?level=emergency").get_data(as_text=True).splitlines()
-    rs = [construct_fhir_element(json.loads(l)["resourceType"], l) for l in lines]
+    rs = [construct_fhir_element(json.loads(line)["resourceType"], line) for line in lines]
     assert sum(r.resource_type == "Patient" for r in rs) == 2
 
 
@@ -38,7 +38,7 @@ def test_cli(sqlite_database, tmp_path, monkeypatch, capsys):
     assert transaction.type == "transaction" and all(e.request.method == "PUT" for e in transaction.entry)
     assert main(["export", "--format", "fhir-ndjson", "--level", "emergency"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert all(construct_fhir_element(json.loads(l)["resourceType"], l) for l in lines)
+    assert all(construct_fhir_element(json.loads(line)["resourceType"], line) for line in lines)
     engine = make_engine(sqlite_database.url)
     with make_session_factory(engine)() as s:
         details = [a.detail for a in s.scalars(select(AuditEntry))]

@@ -38,7 +38,8 @@ def test_json_marks_a_sign_only_the_embedding_found_as_suspected():
 
 
 def test_stdin_gives_one_object_per_line_in_order():
-    out = run_cli("--json", stdin="I have NO bladder problems\n\nmy foot fell asleep after sitting cross legged and it went away when i stood up\n")
+    out = run_cli("--json", stdin="I have NO bladder problems\n\n"
+                  "my foot fell asleep after sitting cross legged and it went away when i stood up\n")
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["level"] for line in lines] == ["undetermined", "self_care"]
     assert "emergency_signs" in lines[0]["missing"]

@@ -21,7 +21,8 @@ def present(*concepts, minutes=None):
 def test_engine_imports_nothing_from_rasa_or_spacy():
     import subprocess
 
-    code = "import bot.triage.engine, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'spacy', 'medspacy')))"
+    code = ("import bot.triage.engine, sys; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'spacy', 'medspacy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 
