@@ -70,7 +70,7 @@ class LoadStats:
 
 
 @dataclass
-class _Recorder:
+class Recorder:
     window_start: float
     window_end: float
     latencies: List[float] = field(default_factory=list)
@@ -88,7 +88,7 @@ class _Recorder:
             self.first_error = what
 
 
-async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> Optional[str]:
+async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> Optional[str]:
     """Sends one message; returns None when it got a reply, else what went wrong."""
     try:
         async with session.post(url + WEBHOOK, json={"sender": sender, "message": text}) as response:
@@ -102,9 +102,9 @@ async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str
         return f"{type(error).__name__}: {error} for {text!r}"
 
 
-async def _conversations(
+async def closed_loop(
     worker: int, session: aiohttp.ClientSession, urls: Sequence[str], scripts: Sequence[Sequence[str]],
-    recorder: _Recorder, stop: asyncio.Event, url_turns: "itertools.count[int]", label: str,
+    recorder: Recorder, stop: asyncio.Event, url_turns: "itertools.count[int]", label: str,
 ) -> None:
     for number in itertools.count():
         script = scripts[(worker + number) % len(scripts)]
@@ -116,7 +116,7 @@ async def _conversations(
             # between them, which is what a load balancer without sticky sessions would do.
             url = urls[next(url_turns) % len(urls)]
             started = time.perf_counter()
-            problem = await _turn(session, url, sender, text)
+            problem = await send_turn(session, url, sender, text)
             finished = time.perf_counter()
             recorder.turns_total += 1
             if problem:
@@ -139,14 +139,14 @@ async def run_load(
     bases = [url.rstrip("/") for url in urls]
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     start = time.perf_counter()
-    recorder = _Recorder(window_start=start + warmup_s, window_end=start + warmup_s + window_s)
+    recorder = Recorder(window_start=start + warmup_s, window_end=start + warmup_s + window_s)
     stop = asyncio.Event()
     url_turns = itertools.count()
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         workers = [
-            asyncio.create_task(_conversations(i, session, bases, scripts, recorder, stop, url_turns, label))
+            asyncio.create_task(closed_loop(i, session, bases, scripts, recorder, stop, url_turns, label))
             for i in range(concurrency)
         ]
         while time.perf_counter() < recorder.window_end:

@@ -44,7 +44,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import aiohttp
 
-from .load import DRAIN_TIMEOUT_S, OURS_SCRIPTS, TURN_TIMEOUT_S, _conversations, _Recorder, _turn, percentile
+from .load import DRAIN_TIMEOUT_S, OURS_SCRIPTS, TURN_TIMEOUT_S, closed_loop, Recorder, send_turn, percentile
 from .systems import Running
 
 LONG_TURNS, QUICK_TURNS = 60, 20
@@ -136,7 +136,7 @@ async def _conversation(session: aiohttp.ClientSession, url: str, texts: Sequenc
     for index, text in enumerate(texts):
         cpu_before = cpu.system.cpu_seconds() if cpu else 0.0
         started = time.perf_counter()
-        problem = await _turn(session, url, sender, text)
+        problem = await send_turn(session, url, sender, text)
         finished = time.perf_counter()
         if problem:
             latency.error(f"turn {index + 1}: {problem}")
@@ -160,11 +160,11 @@ async def under_load(url: str, texts: Sequence[str], repeats: int, background: i
     """`repeats` long conversations one after another while `background` closed-loop conversations
     (bench/load.py's, on OURS_SCRIPTS) run, after warmup_s of the background alone."""
     latency = Samples(len(texts))
-    recorder = _Recorder(window_start=time.perf_counter() + warmup_s, window_end=math.inf)
+    recorder = Recorder(window_start=time.perf_counter() + warmup_s, window_end=math.inf)
     stop = asyncio.Event()
     async with _session() as session:
         url_turns = itertools.count()
-        workers = [asyncio.create_task(_conversations(i, session, [url], OURS_SCRIPTS, recorder, stop, url_turns,
+        workers = [asyncio.create_task(closed_loop(i, session, [url], OURS_SCRIPTS, recorder, stop, url_turns,
                                                       "long-bg")) for i in range(background)]
         try:
             await asyncio.sleep(warmup_s)

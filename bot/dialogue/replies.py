@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..datafiles import check_keys, read_yaml
-from ..triage.engine import Decision
+from ..triage.engine import Decision, summary_dicts
 from ..nlp.findings import Finding
 from ..triage.knowledge import Knowledge
 from ..triage.levels import DOCTOR, EMERGENCY, SELF_CARE
@@ -108,6 +108,7 @@ def triage_payload(decision: Decision) -> dict:
             # Which detector found each red flag, and the signs still to confirm, for staff.
             "findings": [f.as_dict() for f in decision.findings if f.category == "red_flag"],
             "suspected": list(decision.suspected),
+            "summary": summary_dicts(decision.summary),
         }
     }
 

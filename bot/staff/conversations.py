@@ -13,6 +13,7 @@ from . import context, db, now
 from .auth import login_required
 from .export import EXTENSIONS, MIMETYPES, ExportTally, export_chunks
 from .queries import LEVEL_CHOICES, ConversationFilter, channels, conversation_page, load_conversation
+from .summary import summary_items
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def transcript(conversation_id: int):
     conversation = _conversation_or_404(conversation_id)
     audit(db(), g.user.name, VIEWED, f"conversation {conversation.id}")
     db().commit()
-    return render_template("transcript.html", conversation=conversation, back=request.args.get("back", ""))
+    summary = summary_items(conversation.summary, conversation.messages)
+    return render_template("transcript.html", conversation=conversation, summary=summary, back=request.args.get("back", ""))
 
 
 @blueprint.route("/conversations/<int:conversation_id>/review", methods=["POST"])

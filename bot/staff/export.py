@@ -1,9 +1,11 @@
 """Transcripts as JSON, JSON Lines and CSV, the same from the pages and from `python -m bot.staff export`.
 
 JSON: {"conversations": [{"id", "channel", "sender", "started_at", "triage_level",
-       "messages": [{"at", "speaker", "text"}]}]}, speaker "user" or "bot", times in UTC (ISO 8601, Z).
+       "summary": [{"question", "concept", "text"}], "messages": [{"at", "speaker", "text"}]}]},
+      speaker "user" or "bot", times in UTC (ISO 8601, Z).
 JSON Lines: one such conversation object per line.
-CSV: one row per message, with the conversation's fields repeated and each bot message's decision.
+CSV: one row per message, with the conversation's fields (its summary as one line) repeated and each
+bot message's decision.
 
 Each format is written while the conversations are read, a batch at a time (queries.export_batches):
 the output is a stream of text chunks, and memory stays the same whatever the size of the export.
@@ -19,9 +21,11 @@ import io
 import json
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from .summary import summary_line
+
 CSV_COLUMNS = (
     "conversation_id", "channel", "sender", "started_at", "triage_level",
-    "at", "speaker", "text", "intent", "confidence", "decision_level", "decision_rules",
+    "at", "speaker", "text", "intent", "confidence", "decision_level", "decision_rules", "summary",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula; people wrote these texts.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -72,6 +76,7 @@ def conversation_dict(conversation: Any, messages: Iterable[Any]) -> Dict[str, A
         "sender": conversation.sender,
         "started_at": utc_iso(conversation.started_at),
         "triage_level": conversation.triage_level,
+        "summary": list(conversation.summary or []),
         "messages": [{"at": utc_iso(m.at), "speaker": m.speaker, "text": m.text} for m in messages],
     }
 
@@ -112,6 +117,7 @@ def _row(conversation: Any, message: Any) -> List[Any]:
             conversation.id, conversation.channel, conversation.sender, utc_iso(conversation.started_at),
             conversation.triage_level, utc_iso(message.at), message.speaker, message.text, message.intent,
             message.confidence, message.decision_level, " ".join(rules) if message.decision_level else None,
+            summary_line(conversation.summary),
         )
     ]
 

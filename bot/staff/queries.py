@@ -159,7 +159,7 @@ def conversation_page(session: Session, filters: ConversationFilter, size: int, 
 
 # What an export reads of a conversation and of each message, as plain rows (no ORM objects pile up).
 EXPORT_CONVERSATION = (Conversation.id, Conversation.channel, Conversation.sender, Conversation.started_at,
-                       Conversation.triage_level, Conversation.emergency, Conversation.reviewed_at)
+                       Conversation.triage_level, Conversation.emergency, Conversation.reviewed_at, Conversation.summary)
 
 
 def _message_columns(session: Session, with_details: bool) -> tuple:

@@ -32,6 +32,8 @@ class TriageRecord:
     # The red-flag findings with the detector(s) that found each, and the signs asked back.
     findings: List[Dict[str, Any]] = field(default_factory=list)
     suspected: List[str] = field(default_factory=list)
+    # The symptom picture so far: [{"question", "concept", "text"}] (bot.triage.engine summary).
+    summary: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def sources(self) -> List[str]:
@@ -90,6 +92,8 @@ def triage_of(bot_event: Dict[str, Any]) -> Optional[TriageRecord]:
         rulebook_version=triage.get("rulebook_version"),
         findings=[dict(f) for f in triage.get("findings") or [] if isinstance(f, dict)],
         suspected=[str(s) for s in triage.get("suspected") or []],
+        summary=[{key: str(item.get(key) or "") for key in ("question", "concept", "text")}
+                 for item in triage.get("summary") or [] if isinstance(item, dict)],
     )
 
 

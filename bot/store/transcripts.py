@@ -78,6 +78,8 @@ def _add_decision(conversation: Conversation, message: Message, record: Transcri
     )
     if more_urgent(triage.level, conversation.triage_level):
         conversation.triage_level = triage.level
+    if triage.summary:  # the latest picture; an older decision's never replaces it
+        conversation.summary = triage.summary
     # A JSON column is only saved when assigned a new value, not when changed in place.
     conversation.red_flags = sorted(set(conversation.red_flags or []) | set(triage.red_flags))
     if triage.level == EMERGENCY:

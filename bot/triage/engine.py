@@ -13,6 +13,8 @@ from ..nlp.findings import ANSWER, NEGATED, Finding
 from .levels import EMERGENCY, RULE_LEVELS, UNDETERMINED
 from .rulebook import Condition, Rule, Rulebook
 
+RED_FLAGS = "red_flags"  # the summary's heading for the emergency signs the person has
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -59,6 +61,8 @@ class Decision:
     missing: Tuple[str, ...]
     rulebook_version: str = ""
     suspected: Tuple[str, ...] = ()  # red flags to ask back before anything else (see suspected_signs)
+    # The symptom picture in the person's words, for staff: (question id, or RED_FLAGS; concept; text).
+    summary: Tuple[Tuple[str, str, str], ...] = ()
 
     @property
     def is_emergency(self) -> bool:
@@ -90,7 +94,12 @@ class Decision:
             "missing": list(self.missing),
             "suspected": list(self.suspected),
             "rulebook_version": self.rulebook_version,
+            "summary": summary_dicts(self.summary),
         }
+
+
+def summary_dicts(summary: Sequence[Tuple[str, str, str]]) -> List[dict]:
+    return [{"question": question, "concept": concept, "text": text} for question, concept, text in summary]
 
 
 def suspected_signs(findings: Sequence[Finding], facts: Facts) -> Tuple[str, ...]:
@@ -116,16 +125,24 @@ class TriageEngine:
     def decide(self, findings: Iterable[Finding]) -> Decision:
         findings = tuple(findings)
         facts = Facts.from_findings(findings)
+        summary = self.summary(findings)
         for level, rules in self._levels:
             fired = tuple(rule for rule in rules if facts.satisfy(rule.condition))
             if fired:
                 # In an emergency nothing more is to be asked: the advice is to get help now.
                 if level == EMERGENCY:
-                    return Decision(level, fired, findings, (), self.rulebook.version)
+                    return Decision(level, fired, findings, (), self.rulebook.version, summary=summary)
                 return Decision(level, fired, findings, self.missing(facts), self.rulebook.version,
-                                suspected_signs(findings, facts))
+                                suspected_signs(findings, facts), summary)
         return Decision(UNDETERMINED, (), findings, self.missing(facts), self.rulebook.version,
-                        suspected_signs(findings, facts))
+                        suspected_signs(findings, facts), summary)
+
+    def summary(self, findings: Sequence[Finding]) -> Tuple[Tuple[str, str, str], ...]:
+        """What the person has now, in their words: the red flags first, then by the rulebook's questions."""
+        items = [(RED_FLAGS, f.concept, f.text) for f in findings if f.is_present and f.category == "red_flag" and not f.suspected]
+        for question in self.rulebook.questions:
+            items += [(question.id, f.concept, f.text) for f in findings if f.is_present and f.concept in question.concepts]
+        return tuple(dict.fromkeys(items))
 
     def missing(self, facts: Facts) -> Tuple[str, ...]:
         return tuple(

@@ -73,7 +73,7 @@ def test_export_prints_exactly_the_documented_json(env, sqlite_database):
     data = json.loads(done.stdout)
     assert list(data) == ["conversations"] and len(data["conversations"]) == len(ids)
     for conversation in data["conversations"]:
-        assert list(conversation) == ["id", "channel", "sender", "started_at", "triage_level", "messages"]
+        assert list(conversation) == ["id", "channel", "sender", "started_at", "triage_level", "summary", "messages"]
         for message in conversation["messages"]:
             assert list(message) == ["at", "speaker", "text"] and message["speaker"] in ("user", "bot")
     first = data["conversations"][0]

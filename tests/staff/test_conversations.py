@@ -118,7 +118,7 @@ def test_export_one_conversation_as_json_and_csv(app):
     response = client.get(f"/conversations/{conversation_id}/export.json")
     assert response.headers["Content-Disposition"] == f'attachment; filename="conversation-{conversation_id}.json"'
     (conversation,) = response.get_json()["conversations"]
-    assert set(conversation) == {"id", "channel", "sender", "started_at", "triage_level", "messages"}
+    assert set(conversation) == {"id", "channel", "sender", "started_at", "triage_level", "summary", "messages"}
     assert conversation["triage_level"] == "emergency" and conversation["started_at"] == "2024-03-01T09:00:00.001Z"
     assert [m["speaker"] for m in conversation["messages"]] == ["user", "bot"] * 3
     assert conversation["messages"][2] == {"at": "2024-03-01T09:00:03.000Z", "speaker": "user", "text": SCRIPT_MESSAGE}

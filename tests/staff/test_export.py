@@ -53,7 +53,7 @@ def test_every_format_streams_the_whole_filtered_list_in_list_order(app_on_each_
     assert response.is_streamed and response.mimetype == "application/json"
     conversations = response.get_json()["conversations"]
     assert [c["id"] for c in conversations] == ids_of(app, *IN_LIST_ORDER)
-    assert [list(c) for c in conversations] == [["id", "channel", "sender", "started_at", "triage_level", "messages"]] * 5
+    assert [list(c) for c in conversations] == [["id", "channel", "sender", "started_at", "triage_level", "summary", "messages"]] * 5
     assert [len(c["messages"]) for c in conversations] == [len(CONVERSATIONS[name][3](0)) for name in IN_LIST_ORDER]
 
     lines = client.get("/conversations/export.jsonl?level=emergency").get_data(as_text=True).splitlines()

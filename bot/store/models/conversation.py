@@ -32,6 +32,8 @@ class Conversation(Base):
     triage_level = Column(String(16), index=True)  # the most urgent level decided in the conversation
     emergency = Column(Boolean, nullable=False, default=False, index=True)
     red_flags = Column(JSON, nullable=False, default=list)
+    # The symptom picture of the latest triage decision: [{"question", "concept", "text"}] (revision 0005).
+    summary = Column(JSON)
     reviewed_at = Column(DateTime)
     reviewed_by = Column(String(64))
 
