@@ -1,9 +1,9 @@
-"""``python -m bot.rasa_server ARGS``: Rasa's command line with the guarded remote action."""
+"""``python -m bot.rasa_server ARGS``: Rasa's command line with our changes installed (internals.install)."""
 from __future__ import annotations
 
 import sys
 
-from .actions import install
+from .internals import install
 
 
 def main() -> None:

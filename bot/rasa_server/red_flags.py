@@ -31,7 +31,7 @@ from ..nlp.language import other_script
 from ..nlp.pipeline import DETAIL_CHARS, pieces
 from ..triage.engine import Decision
 from ..triage.service import TriageService, shared_service
-from .actions import install as install_guarded_action
+from .internals import install as install_rasa_changes
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ class RedFlagDetector(GraphComponent):
     ) -> "RedFlagDetector":
         detector = cls()
         # Whichever way Rasa was started (bot.serve, `rasa run`, `rasa shell`), loading a model with
-        # this component gets the guarded remote action too.
-        install_guarded_action()
+        # this component gets the guarded remote action and our other changes too.
+        install_rasa_changes()
         node = execution_context.graph_schema.nodes.get(execution_context.node_name)
         if node is not None and node.fn == "process":
             detector.service  # build the language layer while the model loads, not on the first message

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
-from typing import Any, Generator, Iterator, Optional
+from typing import Any, Generator, Iterator, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -84,6 +85,17 @@ class TranscriptTrackerStore(SQLTrackerStore):
         sender = pseudonym(self.settings.pseudonym_key, tracker.sender_id)
         self.writer.keep(transcript_records(sender, events, first_new=already_stored))
         return itertools.islice(tracker.events, already_stored, len(tracker.events))
+
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """Rasa's own _retrieve, reading only each event's JSON: Rasa builds an ORM object for every
+        stored event first, on every message, which was the largest part of a long conversation's
+        growing cost (py-spy, the long-conversation point of `python -m bench`)."""
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)

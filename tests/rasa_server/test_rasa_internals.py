@@ -72,3 +72,26 @@ def test_install_makes_rasa_build_the_guarded_action(monkeypatch):
     assert not installed()
     install()
     assert installed() and rasa_actions.RemoteAction is GuardedRemoteAction
+
+
+def test_event_classes_are_found_as_rasa_finds_them_and_remembered(monkeypatch):
+    from rasa.shared.core.events import Event, Restarted
+    from rasa.shared.utils.common import all_subclasses
+
+    from bot.rasa_server import internals
+
+    monkeypatch.setattr(internals, "_event_classes", {})
+    monkeypatch.setattr(Event, "resolve_by_type", staticmethod(internals._rasa_resolve_by_type))
+    internals.install()
+    assert internals.installed()
+    for event_class in all_subclasses(Event):
+        name = getattr(event_class, "type_name", None)
+        if isinstance(name, str) and name != "event":
+            assert Event.resolve_by_type(name) is internals._rasa_resolve_by_type(name), name
+    assert Event.from_parameters({"event": "restart", "timestamp": 1.0}) == Restarted(1.0)
+    assert set(internals._event_classes) >= {"user", "bot", "slot", "action", "restart"}
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no such event")
+    assert Event.resolve_by_type("no such event", default=Restarted) is Restarted
+    assert "no such event" not in internals._event_classes
+    assert Event.resolve_by_type("topic") is None  # Rasa's old TopicSet events, still skipped

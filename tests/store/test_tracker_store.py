@@ -252,3 +252,35 @@ def test_a_tracker_the_database_cannot_take_is_an_error_rasa_survives_not_an_exi
         assert asyncio.run(store.exists(SENDER)) is False  # and the store still works
     finally:
         store.close()
+
+
+def test_a_tracker_reads_back_as_rasa_reads_it(settings, database):
+    """Our _retrieve reads only the events' JSON; the tracker is the one Rasa's own would build,
+    slots included, and only the latest session's events come back."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+
+    domain = Domain.from_dict({"slots": {"side": {"type": "list", "mappings": [{"type": "custom"}]}}})
+    store = make_store(settings)
+    store.domain = domain
+    tracker = new_tracker()
+    person_says(tracker, T0 + 1, "my left leg is numb")
+    tracker.update(SlotSet("side", ["left_leg"], timestamp=T0 + 1.5))
+    assistant_says(tracker, T0 + 2, "Since when?")
+    asyncio.run(store.save(tracker))
+    later = new_tracker(T0 + 100)  # a new session of the same sender
+    person_says(later, T0 + 101, "hello again", intent="greet")
+    asyncio.run(store.save(DialogueStateTracker.from_events(SENDER, [*tracker.events, *later.events], domain.slots)))
+    rasa_store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(settings.tracker_db))
+    for all_sessions in (False, True):
+        ours = asyncio.run(store._retrieve(SENDER, fetch_events_from_all_sessions=all_sessions))
+        theirs = asyncio.run(rasa_store._retrieve(SENDER, fetch_events_from_all_sessions=all_sessions))
+        assert list(ours.events) == list(theirs.events) and ours.current_slot_values() == theirs.current_slot_values()
+    latest = asyncio.run(store.retrieve(SENDER))
+    assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["hello again"]
+    full = asyncio.run(store.retrieve_full_tracker(SENDER))
+    assert full.get_slot("side") is None and [e.text for e in full.events if isinstance(e, UserUttered)] == [
+        "my left leg is numb", "hello again"]
+    assert asyncio.run(store._retrieve("nobody", fetch_events_from_all_sessions=False)) is None
+    store.close()
