@@ -7,12 +7,14 @@ technical-problem message instead of silence, well before Rasa's own 300 s time-
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import subprocess
 import sys
 import threading
 
 import pytest
+import yaml
 
 from bot.dialogue.conversation import Conversation, Turn
 from bot.dialogue.replies import emergency_advice
@@ -142,6 +144,29 @@ def test_the_rasa_server_words_the_emergency_advice_as_the_action_does(agent_wit
     assert replies[0] == emergency_advice("112")
     assert Conversation(shared_service(), "112").plan(Turn("I can't control my bladder")).replies[0].text.startswith(
         emergency_advice("112") + "\nWhy:")
+
+
+STORIES = PROJECT_ROOT / "tests" / "test_stories.yml"
+ANNOTATION = re.compile(r"\[([^\]]+)\]\(([a-z_]+)\)")
+
+
+def story_messages():
+    """(text, marked red_flag in the story) for every user message of the Rasa test stories."""
+    for story in yaml.safe_load(STORIES.read_text())["stories"]:
+        for step in story["steps"]:
+            if "user" in step:
+                raw = step["user"].strip()
+                yield ANNOTATION.sub(r"\1", raw), any(entity == "red_flag" for _, entity in ANNOTATION.findall(raw))
+
+
+def test_the_test_stories_mark_red_flags_exactly_where_the_rasa_server_finds_them(agent_without_actions, run):
+    """The stories check the dialogue with the entities they are given; this checks those entities
+    against what the model's NLU, RedFlagDetector included, finds in the same words."""
+    messages = list(story_messages())
+    assert sum(marked for _, marked in messages) >= 6 and sum(not marked for _, marked in messages) >= 20
+    for text, marked in messages:
+        found = [e for e in run(agent_without_actions.parse_message(text))["entities"] if e["entity"] == "red_flag"]
+        assert bool(found) == marked, text
 
 
 def test_every_message_carries_its_findings_for_the_triage_action(agent_without_actions, run, service):
