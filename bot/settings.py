@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Mapping, Optional, Tuple, overload
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +33,10 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 MIN_SECRET_LENGTH = 16
 
 
+@overload
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int: ...
+@overload
+def _whole_number(env: Mapping[str, str], name: str, default: None) -> Optional[int]: ...
 def _whole_number(env: Mapping[str, str], name: str, default: Optional[int]) -> Optional[int]:
     raw = env.get(name, "").strip()
     if not raw:

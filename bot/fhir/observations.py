@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import FrozenSet
+from typing import FrozenSet, Set
 
 from fhir.resources.annotation import Annotation
 from fhir.resources.codeableconcept import CodeableConcept
@@ -28,7 +28,7 @@ def observation_id(conversation_key: str, finding: StoredFinding) -> str:
 
 def red_flag_concepts(context: ExportContext) -> FrozenSet[str]:
     """The concepts an emergency rule fires on."""
-    names = set()
+    names: Set[str] = set()
     for rule in context.rulebook.rules_for(EMERGENCY):
         names |= rule.condition.concepts()
     return frozenset(names)

@@ -78,7 +78,7 @@ def pieces(word: str) -> List[str]:
 
 def search_condition(session: Session, search: str) -> Optional[ColumnElement]:
     """The WHERE condition on Conversation for the words of `search`; None when it has no word to look for."""
-    plain: List[str] = []  # pieces that must be in the text
+    plain: List[List[str]] = []  # pieces that must be in the text
     either: List[Tuple[List[str], str]] = []  # (pieces, prefix): in the text, or the sender starts with the word
     for word in search.lower().split():
         if PSEUDONYM.fullmatch(word):

@@ -82,9 +82,9 @@ def stem(word: str) -> str:
     word = "".join(marked)
     p1, p2 = _regions(word)
 
-    for suffix in ("'s'", "'s", "'"):  # step 0
-        if word.endswith(suffix):
-            word = word[: -len(suffix)]
+    for apostrophe in ("'s'", "'s", "'"):  # step 0
+        if word.endswith(apostrophe):
+            word = word[: -len(apostrophe)]
             break
 
     suffix = _ending(word, ("sses", "ied", "ies", "us", "ss", "s"))  # step 1a

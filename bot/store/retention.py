@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import sessionmaker
@@ -89,7 +90,7 @@ def delete_in_batches(sessions: sessionmaker, condition) -> int:
         time.sleep(sqlite_pause(took) if sqlite else POSTGRES_PAUSE_S)
 
 
-def purge(sessions: sessionmaker, settings: Settings, days: int, actor: str, now: dt.datetime = None) -> Deleted:
+def purge(sessions: sessionmaker, settings: Settings, days: int, actor: str, now: Optional[dt.datetime] = None) -> Deleted:
     """Deletes conversations whose last message is more than `days` days old, in short batches."""
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
     count = spooled = events = 0

@@ -5,7 +5,7 @@ The table belongs to Rasa; we only delete rows, by sender id or by age, and neve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import Dict, List, Optional, Union
 
 from sqlalchemy import inspect, text
 
@@ -22,7 +22,8 @@ def delete_tracker_events(
         url = f"sqlite:///{Path(tracker_db).resolve()}"
     else:
         return 0
-    conditions, parameters = [], {}
+    conditions: List[str] = []
+    parameters: Dict[str, object] = {}
     if sender_id is not None:
         conditions.append("sender_id = :sender_id")
         parameters["sender_id"] = sender_id

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..triage.levels import EMERGENCY, more_urgent
 from .models import Conversation, Message, TriageDecision
-from .records import TranscriptRecord
+from .records import TranscriptRecord, TriageRecord
 
 def store_records(session: Session, records: Iterable[TranscriptRecord]) -> int:
     """Adds the records not yet stored; returns how many were new. Replaying records is harmless."""
@@ -33,7 +33,7 @@ def store_records(session: Session, records: Iterable[TranscriptRecord]) -> int:
         conversation.last_message_at = max(conversation.last_message_at, message.at)
         conversation.channel = conversation.channel or record.channel
         if record.triage:
-            _add_decision(conversation, message, record)
+            _add_decision(conversation, message, record.triage)
         written += 1
     return written
 
@@ -61,8 +61,7 @@ def _conversation_for(
     return cache[key]
 
 
-def _add_decision(conversation: Conversation, message: Message, record: TranscriptRecord) -> None:
-    triage = record.triage
+def _add_decision(conversation: Conversation, message: Message, triage: TriageRecord) -> None:
     message.decision = TriageDecision(
         conversation=conversation,
         at=message.at,
