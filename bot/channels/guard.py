@@ -70,41 +70,52 @@ class SenderRateLimiter:
 
 
 class Admission:
-    """One message per sender at a time, in arrival order, and at most ``limit`` in Rasa at once;
-    ``enter`` says False when no place came free within ``wait_s``."""
+    """One message per sender at a time, in arrival order, and at most ``limit`` in Rasa at once,
+    first come first served: a freed place goes to the message that has waited longest, never to
+    one that just arrived (under load that barging left some messages waiting many turns: the slow
+    tail). ``run`` says False when no place came within ``wait_s``; an urgent message enters at once."""
 
     def __init__(self, limit: int, wait_s: float) -> None:
         self.limit = limit
         self.wait_s = wait_s
         self.in_flight = 0
         self._senders: Dict[str, List[Any]] = {}  # sender -> [asyncio.Lock, messages holding or awaiting it]
-        self._freed: Optional[asyncio.Event] = None
+        self._waiting: Deque["asyncio.Future[None]"] = deque()  # oldest first; done when given a place
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
-    def _bind(self) -> asyncio.Event:
+    def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # asyncio primitives belong to one loop (tests run several)
-            self._loop, self._freed, self._senders, self.in_flight = loop, asyncio.Event(), {}, 0
-        return self._freed
+            self._loop, self._waiting, self._senders, self.in_flight = loop, deque(), {}, 0
+        return loop
 
     async def _place(self, urgent: bool) -> bool:
-        freed = self._bind()
-        deadline = self._loop.time() + self.wait_s
-        while self.in_flight >= self.limit and not urgent:
-            remaining = deadline - self._loop.time()
-            if remaining <= 0:
-                return False
-            freed.clear()
-            try:
-                await asyncio.wait_for(freed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
-        self.in_flight += 1
-        return True
+        loop = self._bind()
+        if urgent or (self.in_flight < self.limit and not self._waiting):
+            self.in_flight += 1
+            return True
+        ticket: "asyncio.Future[None]" = loop.create_future()
+        self._waiting.append(ticket)
+        try:
+            await asyncio.wait_for(ticket, self.wait_s)
+            return True  # _leave handed its place over: in_flight already counts it
+        except asyncio.TimeoutError:
+            return False  # wait_for cancelled the ticket: _leave passes over it
+        except asyncio.CancelledError:
+            if ticket.done() and not ticket.cancelled():
+                self._leave()  # given a place just as it was cancelled: pass the place on
+            raise
+        finally:
+            if not ticket.done():
+                ticket.cancel()
 
     def _leave(self) -> None:
+        while self._waiting:
+            ticket = self._waiting.popleft()
+            if not ticket.done():
+                ticket.set_result(None)  # the place goes to the longest waiting, in_flight unchanged
+                return
         self.in_flight -= 1
-        self._freed.set()
 
     async def run(self, sender: str, urgent: bool, work: Callable[[], Awaitable[Any]]) -> bool:
         """Runs ``work`` when admitted; False when it was not (busy)."""

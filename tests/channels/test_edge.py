@@ -132,3 +132,57 @@ def test_past_the_limit_a_message_is_busy_after_the_wait_and_an_urgent_one_still
     busy, urgent, after, ran, in_flight = asyncio.run(scenario())
     assert (busy, urgent, after) == (False, True, True)
     assert ran == ["c", "d"] and in_flight == 0
+
+
+def test_a_freed_place_goes_to_the_longest_waiting_message_not_to_one_just_arrived():
+    async def scenario():
+        admission, order = Admission(limit=1, wait_s=5), []
+        release = asyncio.Event()
+
+        async def hold():
+            await release.wait()
+
+        async def note(name):
+            order.append(name)
+            await asyncio.sleep(0)
+
+        blocker = asyncio.ensure_future(admission.run("a", False, hold))
+        await asyncio.sleep(0)
+        waiting = [asyncio.ensure_future(admission.run(name, False, lambda name=name: note(name))) for name in ("w1", "w2", "w3")]
+        await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.sleep(0)  # the blocker leaves; a newcomer arrives at that very moment
+        newcomer = asyncio.ensure_future(admission.run("n", False, lambda: note("n")))
+        results = await asyncio.gather(blocker, *waiting, newcomer)
+        return order, results, admission.in_flight, len(admission._waiting)
+
+    order, results, in_flight, still_waiting = asyncio.run(scenario())
+    assert order == ["w1", "w2", "w3", "n"] and all(results)
+    assert in_flight == 0 and still_waiting == 0
+
+
+def test_a_waiting_message_cancelled_or_timed_out_keeps_no_place():
+    async def scenario():
+        admission = Admission(limit=1, wait_s=0.05)
+        release = asyncio.Event()
+
+        async def hold():
+            await release.wait()
+
+        async def nothing():
+            return None
+
+        blocker = asyncio.ensure_future(admission.run("a", False, hold))
+        await asyncio.sleep(0)
+        timed_out = await admission.run("b", False, nothing)
+        cancelled = asyncio.ensure_future(admission.run("c", False, nothing))
+        await asyncio.sleep(0.01)
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        release.set()
+        await blocker
+        after = await admission.run("d", False, nothing)
+        return timed_out, cancelled.cancelled(), after, admission.in_flight
+
+    timed_out, was_cancelled, after, in_flight = asyncio.run(scenario())
+    assert (timed_out, was_cancelled, after, in_flight) == (False, True, True, 0)
