@@ -8,6 +8,10 @@
   number filled in (endpoints.yml ``nlg``).
 - ``actions.GuardedRemoteAction``: Rasa's remote action with a short time-out; when the
   action server fails, the person gets ``technical_problem`` instead of silence.
-- ``python -m bot.rasa_server ARGS``: Rasa's command line with the guarded action installed
+- ``internals``: every private Rasa name we rely on (pinned by a test), and ``install()``, the one
+  door for our changes to Rasa: the guarded remote action, event classes looked up once. It runs
+  from ``python -m bot.rasa_server`` and whenever a model with RedFlagDetector loads, so ``rasa
+  run`` and ``rasa shell`` get it too.
+- ``python -m bot.rasa_server ARGS``: Rasa's command line with those changes installed
   (bot.serve starts every Rasa command through it).
 """
