@@ -188,7 +188,8 @@ class Conversation:
 
     def _restart(self, turn: Turn, picture: Picture, given: Given) -> Plan:
         # Emergency first, even in "start over, my husband collapsed": its signs stay in the new picture.
-        found, _ = self._read(turn)
+        # Read on its own words: it answers no question ("yeah, let's start over" is no yes to the screen).
+        found, _ = self._read(replace(turn, asked=None))
         current = self.service.engine.decide(found)
         if current.is_emergency:
             reply = replies.reply_for(current, self.service.rulebook, self.number, self.knowledge, not given.announced)

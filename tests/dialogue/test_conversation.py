@@ -319,3 +319,14 @@ def test_a_yes_that_turns_into_a_no_is_not_taken_as_yes(talk):
     s.say("numbness in my right leg from the hip right down to my toes")
     s.say("yes, no, none of those", "describe_symptoms")
     assert s.level != "emergency"
+
+
+def test_a_start_over_that_begins_with_yes_is_not_a_yes_to_the_emergency_question(talk):
+    # "start over" is read on its own words, as it was before the picture: the pending screening
+    # question does not turn its "yeah" into a yes to the emergency signs.
+    s = Session(talk)
+    s.say("my right leg is numb")
+    assert s.asked == "emergency_signs"
+    s.say("yeah, let's start over", "start_over")
+    assert s.texts == ["Okay, let's start over. What's going on with your leg or legs?"]
+    assert not s.plan.decision.is_emergency and s.given.emergency is False
