@@ -17,12 +17,10 @@ from bot.dialogue.picture import Picture
 from bot.dialogue.replies import Reply
 from bot.lazy import Lazy
 from bot.settings import Settings
-from bot.nlp.findings import Finding
 from bot.triage.service import shared_service
 
 from .constants import (
     ACTION_TRIAGE,
-    FINDINGS,
     SLOT_EMERGENCY_GIVEN,
     SLOT_REQUESTED_QUESTION,
     SLOT_TRIAGE_GIVEN,
@@ -39,13 +37,7 @@ def latest_turn(tracker: Tracker) -> Optional[Turn]:
     findings the Rasa server's language layer read in it (parse_data["findings"], when it could)."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            parse_data = event.get("parse_data") or {}
-            intent = parse_data.get("intent") or {}
-            confidence = intent.get("confidence")
-            records = parse_data.get(FINDINGS)
-            findings = None if records is None else tuple(Finding.from_record(record) for record in records)
-            return Turn(event.get("text") or "", intent.get("name"), tracker.get_slot(SLOT_REQUESTED_QUESTION),
-                        1.0 if confidence is None else float(confidence), findings)
+            return Turn.parsed(event.get("text") or "", event.get("parse_data") or {}, tracker.get_slot(SLOT_REQUESTED_QUESTION))
     return None
 
 

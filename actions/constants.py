@@ -2,8 +2,6 @@
 ACTION_TRIAGE = "action_triage"
 # The Rasa server's own emergency reply (domain.yml, data/rules/safety.yml).
 UTTER_EMERGENCY = "utter_emergency"
-# parse_data["findings"]: what the Rasa server's language layer read in the message (bot/rasa_server/red_flags.py).
-FINDINGS = "findings"
 
 # Slots the action sets; they carry the conversation's progress between turns.
 SLOT_REQUESTED_QUESTION = "requested_question"

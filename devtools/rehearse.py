@@ -64,9 +64,8 @@ class Player:
         self.planner, self.agent = planner, agent
 
     async def _turn(self, text: str, asked: Optional[str]) -> Turn:
-        parsed = await self.agent.parse_message(text)
-        intent = parsed.get("intent") or {}
-        return Turn(text, intent.get("name"), asked, float(intent.get("confidence") or 0.0))
+        # As the triage action reads it: with the findings the model's own language layer put there.
+        return Turn.parsed(text, await self.agent.parse_message(text), asked)
 
     def _answer(self, script: Script, asked: str, again: bool) -> str:
         if again:  # the answer was not understood: a person would move on rather than repeat it

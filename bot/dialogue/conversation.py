@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import AbstractSet, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..nlp.language import looks_english
 from ..nlp.pipeline import DETAIL_CHARS
@@ -59,6 +59,11 @@ def confirmed_concept(question_id: Optional[str]) -> Optional[str]:
     return question_id[len(CONFIRM):] if question_id and question_id.startswith(CONFIRM) else None
 
 
+# parse_data["findings"]: what the Rasa server's language layer found in a message (Finding.as_record
+# each; set by bot.rasa_server.red_flags.RedFlagDetector).
+PARSED_FINDINGS = "findings"
+
+
 @dataclass(frozen=True)
 class Turn:
     text: str
@@ -67,6 +72,16 @@ class Turn:
     confidence: float = 1.0  # the classifier's, for the intent
     # What the language layer found in the text, when the Rasa server read it already (None: read it here).
     findings: Optional[Tuple[Finding, ...]] = None
+
+    @classmethod
+    def parsed(cls, text: str, parse_data: Mapping[str, Any], asked: Optional[str]) -> "Turn":
+        """A message as Rasa's NLU parsed it: its intent and confidence, and the findings when the
+        Rasa server's language layer put them there."""
+        intent = parse_data.get("intent") or {}
+        confidence = intent.get("confidence")
+        records = parse_data.get(PARSED_FINDINGS)
+        findings = None if records is None else tuple(Finding.from_record(record) for record in records)
+        return cls(text, intent.get("name"), asked, 1.0 if confidence is None else float(confidence), findings)
 
     def read_as(self) -> "Turn":
         """The turn as the conversation reads it: an unsure yes or no to the emergency question is

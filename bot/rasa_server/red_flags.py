@@ -26,6 +26,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from ..dialogue.conversation import PARSED_FINDINGS as FINDINGS
 from ..dialogue.replies import triage_payload
 from ..nlp.language import other_script
 from ..nlp.pipeline import DETAIL_CHARS, pieces
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 RED_FLAG_ENTITY = "red_flag"
 TRIAGE = "triage"  # parse_data["triage"]: the Rasa server's emergency decision, as data
-FINDINGS = "findings"  # parse_data["findings"]: what the language layer found in the message (Finding.as_record)
 FULL_TEXT = "full_text"  # the message as sent, when ClassifierText gave the classifiers another text
 DECIDED_BY = "rasa_server"
 NO_WORDS = "."
