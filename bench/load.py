@@ -129,6 +129,24 @@ async def closed_loop(
                 recorder.conversations += 1
 
 
+def client_session() -> aiohttp.ClientSession:
+    """No connection limit, and TURN_TIMEOUT_S for each turn."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=False),
+                                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S))
+
+
+async def drain(workers: Sequence["asyncio.Task[None]"], stop: asyncio.Event) -> None:
+    """Lets the turns in flight finish (they are not counted) so that they do not spill into the next
+    point; a turn stuck past DRAIN_TIMEOUT_S is abandoned. A worker's failure is raised here."""
+    stop.set()
+    done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()
+
+
 async def run_load(
     urls: Sequence[str], scripts: Sequence[Sequence[str]], concurrency: int, warmup_s: float, window_s: float,
     label: str = "load", progress: Optional[Callable[[str], None]] = None,
@@ -142,9 +160,7 @@ async def run_load(
     recorder = Recorder(window_start=start + warmup_s, window_end=start + warmup_s + window_s)
     stop = asyncio.Event()
     url_turns = itertools.count()
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with client_session() as session:
         workers = [
             asyncio.create_task(closed_loop(i, session, bases, scripts, recorder, stop, url_turns, label))
             for i in range(concurrency)
@@ -160,15 +176,7 @@ async def run_load(
                 phase = f"window {elapsed:4.0f}/{window_s:.0f}s"
                 rate = f" {len(recorder.latencies) / max(elapsed, 1e-9):6.1f} msg/s"
             say(f"  [{label} c{concurrency}] {phase} turns={recorder.turns_total}{rate} errors={recorder.errors}")
-        # Let the turns in flight finish (they are not counted) so that they do not spill into
-        # the next point; a turn stuck past the drain time is abandoned.
-        stop.set()
-        done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
-        for task in pending:
-            task.cancel()
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()
+        await drain(workers, stop)
     ordered = sorted(recorder.latencies)
     return LoadStats(
         concurrency=concurrency,

@@ -44,7 +44,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import aiohttp
 
-from .load import DRAIN_TIMEOUT_S, OURS_SCRIPTS, TURN_TIMEOUT_S, closed_loop, Recorder, send_turn, percentile
+from .load import OURS_SCRIPTS, Recorder, client_session, closed_loop, drain, percentile, send_turn
 from .systems import Running
 
 LONG_TURNS, QUICK_TURNS = 60, 20
@@ -149,12 +149,6 @@ async def _conversation(session: aiohttp.ClientSession, url: str, texts: Sequenc
             cpu.total.values[index].append((cpu.system.cpu_seconds() - cpu_before) * 1000)
 
 
-def _session() -> aiohttp.ClientSession:
-    """As bench/load.py's: no connection limit, the same timeout per turn."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S))
-
-
 async def under_load(url: str, texts: Sequence[str], repeats: int, background: int, warmup_s: float,
                      say: Callable[[str], None]) -> Dict[str, object]:
     """`repeats` long conversations one after another while `background` closed-loop conversations
@@ -162,7 +156,7 @@ async def under_load(url: str, texts: Sequence[str], repeats: int, background: i
     latency = Samples(len(texts))
     recorder = Recorder(window_start=time.perf_counter() + warmup_s, window_end=math.inf)
     stop = asyncio.Event()
-    async with _session() as session:
+    async with client_session() as session:
         url_turns = itertools.count()
         workers = [asyncio.create_task(closed_loop(i, session, [url], OURS_SCRIPTS, recorder, stop, url_turns,
                                                       "long-bg")) for i in range(background)]
@@ -174,13 +168,7 @@ async def under_load(url: str, texts: Sequence[str], repeats: int, background: i
                     f"background {len(recorder.latencies)} turns, errors {recorder.errors}")
         finally:
             recorder.window_end = time.perf_counter()
-            stop.set()  # the background's turns in flight finish, uncounted, as in run_load
-            done, pending = await asyncio.wait(workers, timeout=DRAIN_TIMEOUT_S)
-            for task in pending:
-                task.cancel()
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()
+            await drain(workers, stop)  # the background's turns in flight finish, uncounted
     ordered = sorted(recorder.latencies)
     window_s = max(recorder.window_end - recorder.window_start, 1e-9)
     return {"latency": latency, "background": {
@@ -195,7 +183,7 @@ async def alone(system: Running, texts: Sequence[str], repeats: int, say: Callab
     latency = Samples(len(texts))
     cpu = Cpu(system, Samples(len(texts)), Samples(len(texts)))
     await asyncio.sleep(QUIET_S)
-    async with _session() as session:
+    async with client_session() as session:
         for repeat in range(repeats):
             await _conversation(session, system.urls[0].rstrip("/"), texts, latency, cpu)
             say(f"  [long] alone {repeat + 1}/{repeats}: {latency.messages} turns, errors {latency.errors}")
