@@ -101,13 +101,10 @@ class Admission:
             return True  # _leave handed its place over: in_flight already counts it
         except asyncio.TimeoutError:
             return False  # wait_for cancelled the ticket: _leave passes over it
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # wait_for has cancelled the ticket, unless it had been given a place
             if ticket.done() and not ticket.cancelled():
                 self._leave()  # given a place just as it was cancelled: pass the place on
             raise
-        finally:
-            if not ticket.done():
-                ticket.cancel()
 
     def _leave(self) -> None:
         while self._waiting:
