@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-RED_FLAGS = "red_flags"
+from ..triage.levels import RED_FLAGS
 
 
 @dataclass(frozen=True)

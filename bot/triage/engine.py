@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ..nlp.findings import ANSWER, NEGATED, Finding
-from .levels import EMERGENCY, RULE_LEVELS, UNDETERMINED
+from .levels import EMERGENCY, RED_FLAGS, RULE_LEVELS, UNDETERMINED
 from .rulebook import Condition, Rule, Rulebook
-
-RED_FLAGS = "red_flags"  # the summary's heading for the emergency signs the person has
 
 
 @dataclass(frozen=True)

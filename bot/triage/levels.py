@@ -1,4 +1,4 @@
-"""The triage levels, most urgent first: the one vocabulary the rulebook, the store and the staff app share."""
+"""The triage levels, most urgent first, and the summary's red-flag heading: the names the store and staff share."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,6 +10,8 @@ UNDETERMINED = "undetermined"
 # The order in which levels are tried: the most urgent first.
 RULE_LEVELS = (EMERGENCY, DOCTOR, SELF_CARE)
 LEVELS = RULE_LEVELS + (UNDETERMINED,)
+# The heading of the red flags in a decision's summary (Decision.summary; the staff app's symptom picture).
+RED_FLAGS = "red_flags"
 _URGENCY = {level: rank for rank, level in enumerate(LEVELS)}  # LEVELS lists the most urgent first
 
 
