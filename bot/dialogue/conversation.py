@@ -27,6 +27,12 @@ AFFIRM, DENY, DONT_KNOW, SKIP = "affirm", "deny", "dont_know", "skip_question"
 START_OVER, ASK_FOR_ADVICE, FALLBACK = "start_over", "ask_for_advice", "nlu_fallback"
 CANNED = {"bot_challenge": "bot_challenge", "chitchat": "chitchat", "out_of_scope": "out_of_scope"}
 
+
+def is_digression(intent: Optional[str]) -> bool:
+    """A question about a condition (faq.yml) or small talk: answered, then back to the question
+    (inside symptom_form by data/rules/digressions.yml)."""
+    return intent in CANNED or intent in replies.faq_answers()
+
 # A "no" to a question is recorded as the concept the rulebook takes as its answer.
 DENIAL_CONCEPTS = {
     "emergency_signs": "red_flags_denied",
@@ -62,6 +68,8 @@ def confirmed_concept(question_id: Optional[str]) -> Optional[str]:
 # parse_data["findings"]: what the Rasa server's language layer found in a message (Finding.as_record
 # each; set by bot.rasa_server.red_flags.RedFlagDetector).
 PARSED_FINDINGS = "findings"
+# The entity it sets on a message that meets an emergency criterion (data/rules/safety.yml answers it).
+RED_FLAG_ENTITY = "red_flag"
 
 
 @dataclass(frozen=True)
@@ -273,11 +281,12 @@ class Conversation:
         wants_advice = current.intent == ASK_FOR_ADVICE
         if still_to_ask and not wants_advice:
             next_question = pending if pending in still_to_ask else still_to_ask[0]
-            prefix = replies.messages()["back_to_question"] if digression and next_question == pending else ""
             if decision.level == DOCTOR and given.result is None:
                 out.append(replies.say("interim_doctor", self.number, payload=replies.triage_payload(decision)))
                 given = Given(result="interim:doctor")
-            out.append(replies.question(next_question, prefix))
+            if digression and next_question == pending:
+                out.append(replies.say("back_to_question", self.number))
+            out.append(replies.question(next_question))
             return Plan(out, decision, asked=next_question, given=given)
 
         key = f"result:{decision_key(decision)}"

@@ -20,7 +20,7 @@ FAQ_FILE = HERE / "faq.yml"
 DOMAIN_FILE = HERE.parents[1] / "domain.yml"
 EMERGENCY_RESPONSE = "utter_emergency"
 _MESSAGE_KEYS = {
-    "greeting", "intro", "goodbye", "questions", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
+    "greeting", "intro", "goodbye", "emergency_reminder", "screen_unsure", "dont_know", "skipped",
     "restart", "back_to_question", "not_understood", "not_understood_short", "bot_challenge", "chitchat", "out_of_scope",
     "interim_doctor", "anything_else",
     "empty_message", "not_english", "too_long", "technical_problem", "rate_limited", "busy", "unreadable",
@@ -43,15 +43,13 @@ class Reply:
     text: str
     payload: Optional[dict] = None  # sent as the message's custom data: {"triage": {...}}
     buttons: Tuple[str, ...] = field(default=())  # quick replies; each sends its own title as text
+    asks: Optional[str] = None  # the rulebook question this reply asks (symptom_form asks it in Rasa)
 
 
 @functools.lru_cache(maxsize=None)
 def messages() -> Dict:
     """messages.yml, checked: unknown keys are an error, not a silent typo."""
-    data = check_keys(read_yaml(MESSAGES_FILE), _MESSAGE_KEYS, str(MESSAGES_FILE), required=_MESSAGE_KEYS)
-    for question_id, question in data["questions"].items():
-        check_keys(question, {"text", "buttons"}, f"{MESSAGES_FILE.name}: question {question_id!r}", {"text"})
-    return data
+    return check_keys(read_yaml(MESSAGES_FILE), _MESSAGE_KEYS, str(MESSAGES_FILE), required=_MESSAGE_KEYS)
 
 
 @functools.lru_cache(maxsize=None)
@@ -69,16 +67,22 @@ def faq_answers() -> Dict[str, Tuple[str, Tuple[Source, ...]]]:
 
 
 @functools.lru_cache(maxsize=None)
-def _emergency_advice() -> str:
+def _domain_responses() -> Dict:
+    return read_yaml(DOMAIN_FILE)["responses"]  # type: ignore[index]
+
+
+def _domain_response(name: str) -> Dict:
+    """The first variant of a domain.yml response, checked: a text and at most buttons."""
     try:
-        return read_yaml(DOMAIN_FILE)["responses"][EMERGENCY_RESPONSE][0]["text"]  # type: ignore[index]
+        response = _domain_responses()[name][0]
     except (KeyError, IndexError, TypeError) as missing:
-        raise ValueError(f"{DOMAIN_FILE}: no text for the response {EMERGENCY_RESPONSE}") from missing
+        raise ValueError(f"{DOMAIN_FILE}: no response {name}") from missing
+    return check_keys(response, {"text", "buttons"}, f"{DOMAIN_FILE.name}: {name}", {"text"})
 
 
 def emergency_advice(emergency_number: str) -> str:
     """The emergency advice as the Rasa server gives it (domain.yml utter_emergency)."""
-    return _emergency_advice().format(emergency_number=emergency_number)
+    return _domain_response(EMERGENCY_RESPONSE)["text"].format(emergency_number=emergency_number)
 
 
 def say(key: str, emergency_number: str, payload: Optional[dict] = None, **values) -> Reply:
@@ -193,10 +197,18 @@ def reply_for(
     return result_reply(decision, rulebook, knowledge, emergency_number)
 
 
-def question(question_id: str, prefix: str = "") -> Reply:
-    entry = messages()["questions"][question_id]
-    text = f"{prefix} {entry['text']}".strip()
-    return Reply(text, buttons=tuple(entry.get("buttons") or ()))
+ASK_PREFIX = "utter_ask_"  # Rasa's name for the response a form asks a slot with
+
+
+def question(question_id: str) -> Reply:
+    """A rulebook question as symptom_form asks it (domain.yml utter_ask_<question>)."""
+    entry = _domain_response(ASK_PREFIX + question_id)
+    return Reply(entry["text"], buttons=tuple(button["title"] for button in entry.get("buttons") or ()), asks=question_id)
+
+
+def questions() -> Dict[str, Reply]:
+    """Every question symptom_form can ask, by question id."""
+    return {name[len(ASK_PREFIX):]: question(name[len(ASK_PREFIX):]) for name in _domain_responses() if name.startswith(ASK_PREFIX)}
 
 
 def confirmation(sign_question: str, decision: Decision) -> Reply:

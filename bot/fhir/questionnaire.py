@@ -30,10 +30,10 @@ DURATION = "duration"  # the concept whose findings carry minutes
 
 
 def question_prompts() -> Dict[str, str]:
-    """What the assistant asks for each question id (bot/dialogue/messages.yml), spaces folded."""
-    from ..dialogue.replies import messages  # only when a Questionnaire is built
+    """What the assistant asks for each question id (domain.yml utter_ask_<id>), spaces folded."""
+    from ..dialogue.replies import questions  # only when a Questionnaire is built
 
-    return {qid: _folded(q["text"]) for qid, q in messages()["questions"].items()}
+    return {qid: _folded(reply.text) for qid, reply in questions().items()}
 
 
 def _folded(text: str) -> str:

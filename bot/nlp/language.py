@@ -11,11 +11,13 @@ import unicodedata
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-_WORDS = re.compile(r"[^\W\d_]+")
+# Words with their contractions ("don't", "what's"), each read as spaCy's tokenizer splits it.
+_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_CONTRACTION = re.compile(r"(?<=[^\W\d_])(n't|'s|'re|'ll|'ve|'m|'d)$")
 # Words a person with a numb leg writes that are not on spaCy's list of English stop words.
 _SYMPTOM_WORDS = frozenset(
     "leg legs foot feet toe toes numb numbness tingling tingly pins needles hurt hurts pain weak "
-    "knee thigh calf ankle hip back sciatica yes no ok okay hi hello thanks help".split()
+    "knee thigh calf ankle hip back sciatica yes no ok okay hi hello thanks help know sure think idk".split()
 )
 # Words common in other languages that are also English stop words ("me", "a", "no", "can").
 _SHARED = frozenset({"me", "a", "no", "can", "i", "de", "do", "am", "is", "in", "on", "so", "die", "the"})
@@ -38,7 +40,7 @@ def looks_english(text: str) -> bool:
         return True  # emoji, numbers, punctuation: nothing to say about the language
     if other_script(text):
         return False
-    words = _WORDS.findall(text.lower())
+    words = [w for word in _WORDS.findall(text.lower().replace("’", "'")) for w in _CONTRACTION.sub(r" \1", word).split()]
     if len(words) < _MIN_WORDS:
         return True  # "izq", "ok", "left leg": too short to tell
     english = sum(1 for w in words if (w in STOP_WORDS and w not in _SHARED) or w in _SYMPTOM_WORDS)

@@ -17,6 +17,11 @@ And it sends the action server only what it reads: the tracker's slots, its late
 the events since that message, not every event of the conversation (Rasa sends them all, so each
 turn cost more than the one before). The triage action keeps what earlier messages said in slots
 (bot/dialogue/picture.py). The domain is not sent either (endpoints.yml enable_selective_domain).
+
+A form's validation action (validate_symptom_form) is guarded too, its own way: a message marked
+with a red flag is rejected without calling the action server, so the emergency rule answers
+first whether the action server is up or down (data/rules/safety.yml); and when the action server
+fails, the form ends rather than speak for the triage action.
 """
 from __future__ import annotations
 
@@ -29,11 +34,13 @@ from jsonschema.validators import validator_for
 
 import rasa
 from rasa.core.actions import action as rasa_actions
+from rasa.core.actions import forms as rasa_forms
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import BotUttered, Event, UserUttered
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import EventVerbosity
 
+from ..dialogue.conversation import RED_FLAG_ENTITY
 from ..dialogue.replies import say
 from ..settings import Settings
 
@@ -58,6 +65,13 @@ def events_since_latest_message(tracker: "DialogueStateTracker") -> List[Event]:
 
 
 TECHNICAL_PROBLEM = "technical_problem"
+FORM_VALIDATION_PREFIX = "validate_"  # Rasa's name for a form's validation action
+
+
+def has_red_flag(tracker: "DialogueStateTracker") -> bool:
+    """True when the Rasa server's red-flag component marked the latest message."""
+    latest = tracker.latest_message
+    return latest is not None and any(entity.get("entity") == RED_FLAG_ENTITY for entity in latest.entities)
 
 
 class GuardedRemoteAction(RemoteAction):
@@ -96,21 +110,33 @@ class GuardedRemoteAction(RemoteAction):
         if GuardedRemoteAction.settings is None:
             GuardedRemoteAction.settings = Settings.from_env()
         settings = GuardedRemoteAction.settings
+        validates_form = self.name().startswith(FORM_VALIDATION_PREFIX)
+        if validates_form and has_red_flag(tracker):
+            # The emergency rule answers first (data/rules/safety.yml), action server up or down.
+            raise ActionExecutionRejection(self.name(), "an emergency sign: the emergency rule answers")
         try:
             return await asyncio.wait_for(super().run(output_channel, nlg, tracker, domain), settings.action_timeout_s)
         except ActionExecutionRejection:
             raise  # Rasa's own signal to try another action
         except Exception as error:  # down, slow, or answering with an error: say so, never stay silent
             reason = "timed out" if isinstance(error, asyncio.TimeoutError) else f"{type(error).__name__}: {error}"
+            if validates_form:
+                # Nothing validated: the form rejects the message and the triage action's rule says
+                # there is a problem (once); coming back to the form, it ends instead of asking
+                # again and again. The next message starts it again.
+                logger.error("action '%s' failed (%s); the form ends", self.name(), reason)
+                return [ActiveLoop(None)]
             logger.error("action '%s' failed (%s); sending the technical-problem message", self.name(), reason)
             return [BotUttered(say(TECHNICAL_PROBLEM, settings.emergency_number).text)]
 
 
 def install() -> None:
-    """Makes Rasa build GuardedRemoteAction wherever it would build a RemoteAction."""
+    """Makes Rasa build GuardedRemoteAction wherever it would build a RemoteAction: for custom
+    actions, and for a form's validation action (rasa.core.actions.forms imports the class)."""
     rasa_actions.RemoteAction = GuardedRemoteAction
+    rasa_forms.RemoteAction = GuardedRemoteAction
 
 
 def installed() -> bool:
-    return rasa_actions.RemoteAction is GuardedRemoteAction
+    return rasa_actions.RemoteAction is GuardedRemoteAction and rasa_forms.RemoteAction is GuardedRemoteAction
 

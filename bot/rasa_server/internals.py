@@ -27,6 +27,8 @@ RASA_VERSION = "3.6.21"
 PRIVATE_NAMES: Tuple[Tuple[str, str, str], ...] = (
     ("rasa.core.actions.action", "RemoteAction",
      "bot/rasa_server/actions.py install(): replaced by GuardedRemoteAction"),
+    ("rasa.core.actions.forms", "RemoteAction",
+     "bot/rasa_server/actions.py install(): a form's validation action is guarded too"),
     ("rasa.core.actions.action", "RemoteAction._validate_action_result",
      "bot/rasa_server/actions.py: the response schema is checked once"),
     ("rasa.core.actions.action", "RemoteAction._action_call_format",

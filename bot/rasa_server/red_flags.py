@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from ..dialogue.conversation import PARSED_FINDINGS as FINDINGS
+from ..dialogue.conversation import RED_FLAG_ENTITY
 from ..dialogue.replies import triage_payload
 from ..nlp.language import other_script
 from ..nlp.pipeline import DETAIL_CHARS, pieces
@@ -36,7 +37,6 @@ from .internals import install as install_rasa_changes
 
 logger = logging.getLogger(__name__)
 
-RED_FLAG_ENTITY = "red_flag"
 TRIAGE = "triage"  # parse_data["triage"]: the Rasa server's emergency decision, as data
 FULL_TEXT = "full_text"  # the message as sent, when ClassifierText gave the classifiers another text
 DECIDED_BY = "rasa_server"

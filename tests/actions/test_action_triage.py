@@ -1,28 +1,44 @@
-"""action_triage on tracker fixtures with a CollectingDispatcher: no server needed."""
+"""action_triage and validate_symptom_form on tracker fixtures with a CollectingDispatcher: no server needed."""
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.action_triage import ActionTriage, latest_turn
+from actions.action_triage import ActionTriage
+from actions.symptom_form import ValidateSymptomForm
+from actions.turn import latest_turn
+from bot.dialogue.replies import question, questions
 from bot.nlp.findings import Finding
 
 
-def tracker_for(text, intent, slots=None, events=(), findings=None):
+def tracker_for(text, intent, slots=None, events=(), findings=None, entities=(), active_loop=None):
     """The tracker the action server gets for a new message: the slots so far, and the events
     since the message (Rasa's remote action sends no more, see bot.rasa_server.actions)."""
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities)}
     if findings is not None:  # what the Rasa server's language layer read in it
         latest["findings"] = [finding.as_record() for finding in findings]
     user = {"event": "user", "text": text, "parse_data": latest}
-    return Tracker("user-1", dict(slots or {}), latest, [user, *events], False, None, {}, "action_listen")
+    loop = {"name": active_loop} if active_loop else {}
+    return Tracker("user-1", dict(slots or {}), latest, [user, *events], False, None, loop, "action_listen")
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
 def run(tracker):
     dispatcher = CollectingDispatcher()
     events = ActionTriage().run(dispatcher, tracker, {})
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    return dispatcher.messages, slot_events(events)
+
+
+def validate(tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateSymptomForm().run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
 
 
 def talk(*turns):
@@ -58,7 +74,7 @@ def test_the_symptom_picture_fills_the_slots_and_only_changes_are_sent():
 
 
 def test_the_findings_the_rasa_server_read_are_used_and_the_text_is_not_read_again(monkeypatch, service):
-    from actions.action_triage import conversation
+    from actions.turn import conversation
 
     text = "my left foot has been numb for three weeks and I'm diabetic"
     findings = service.pipeline.findings(text)
@@ -71,7 +87,7 @@ def test_the_findings_the_rasa_server_read_are_used_and_the_text_is_not_read_aga
 
 def test_emergency_in_the_latest_message_gets_the_emergency_reply(monkeypatch):
     monkeypatch.setenv("EMERGENCY_NUMBER", "112")
-    from actions.action_triage import conversation
+    from actions.turn import conversation
 
     conversation.reset()  # rebuilt with the new number
     try:
@@ -83,13 +99,62 @@ def test_emergency_in_the_latest_message_gets_the_emergency_reply(monkeypatch):
     assert len(messages) == 1 and slots["requested_question"] is None and slots["emergency_given"] is True
 
 
-def test_greeting_then_the_screening_question_with_quick_replies():
+def test_greeting_then_symptom_form_asks_the_screening_question_with_quick_replies():
     messages, _, slots = talk(("hello", "greet"))
     assert "triage assistant" in messages[0]["text"] and slots.get("requested_question") is None
-    messages, slots, _ = talk(("hello", "greet"), ("my calf tingles", "describe_symptoms"))
-    assert messages[-1]["text"].startswith("Some signs need emergency care")
-    assert [b["title"] for b in messages[-1]["buttons"]] == ["None of those", "I'm not sure"]
-    assert slots["requested_question"] == "emergency_signs"
+    dispatcher = CollectingDispatcher()
+    events = ActionTriage().run(dispatcher, tracker_for("my calf tingles", "describe_symptoms", slots), {})
+    # The action does not ask the question: it starts the form, which asks utter_ask_emergency_signs.
+    assert not any(m["text"].startswith("Some signs need emergency care") for m in dispatcher.messages)
+    assert {"event": "active_loop", "name": "symptom_form", "timestamp": None} in events
+    assert slot_events(events)["requested_slot"] == slot_events(events)["requested_question"] == "emergency_signs"
+    asked = question("emergency_signs")
+    assert asked.text.startswith("Some signs need emergency care") and asked.buttons == ("None of those", "I'm not sure")
+
+
+def test_the_form_reads_an_answer_fills_slots_and_picks_the_next_question():
+    _, _, slots = talk(("my left calf has tingled for three weeks", "describe_symptoms"))
+    messages, events = validate(tracker_for("none of those", "deny", slots, active_loop="symptom_form"))
+    changed = slot_events(events)
+    assert changed["emergency_signs"] == ["red_flags_denied"] and changed["requested_slot"] == changed["requested_question"]
+    assert changed["requested_slot"] in {"onset", "pattern", "triggers", "associated_symptoms", "conditions"}
+    assert not any(m["text"] == question(changed["requested_slot"]).text for m in messages)  # the form asks it
+
+
+def test_the_form_ends_with_the_result_when_the_rulebook_needs_no_more_answers():
+    _, _, slots = talk(("my foot went numb after sitting cross legged and it went away when I stood up", "describe_symptoms"))
+    for _ in questions():
+        messages, events = validate(tracker_for("no", "deny", slots, active_loop="symptom_form"))
+        slots.update(slot_events(events))
+        if slots["requested_slot"] is None:
+            break
+    assert slots["requested_slot"] is None and slots["requested_question"] is None
+    assert payloads(messages)[-1]["level"] == "self_care" and slots["triage_given"].startswith("result:self_care")
+
+
+@pytest.mark.parametrize("intent,entities", [
+    ("describe_symptoms", [{"entity": "red_flag", "value": "can't control my bladder"}]),
+    ("faq_sciatica", []),
+    ("chitchat", []),
+])
+def test_the_form_rejects_an_emergency_sign_and_digressions_so_rasa_rules_answer(intent, entities):
+    messages, events = validate(tracker_for("whatever they said", intent, {"requested_question": "side"},
+                                            entities=entities, active_loop="symptom_form"))
+    assert events == [] and messages == []
+
+
+def test_back_in_the_form_after_a_digression_the_pending_question_is_asked_again():
+    answered = [{"event": "action", "name": "action_triage"}]
+    for pending, slot in (("side", "side"), ("confirm:breathing", None)):
+        messages, events = validate(tracker_for("what is sciatica?", "faq_sciatica", {"requested_question": pending},
+                                                events=answered, active_loop="symptom_form"))
+        assert events == [{"event": "slot", "name": "requested_slot", "value": slot, "timestamp": None}] and messages == []
+
+
+def test_outside_a_question_the_triage_action_ends_the_form():
+    dispatcher = CollectingDispatcher()
+    events = ActionTriage().run(dispatcher, tracker_for("bye", "goodbye", {"requested_question": "side"}, active_loop="symptom_form"), {})
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
 
 
 def test_doctor_level_is_announced_and_remembered():

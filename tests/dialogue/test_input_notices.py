@@ -33,7 +33,7 @@ def test_another_language_is_told_only_english_is_understood(talk, text):
     assert not any("didn't quite get that" in t for t in texts(plan))
 
 
-@pytest.mark.parametrize("text", ["my lef leg is numbbb sinse yestrday", "idk", "left"])
+@pytest.mark.parametrize("text", ["my lef leg is numbbb sinse yestrday", "idk", "left", "i don't know", "I don’t know tbh"])
 def test_english_with_typos_is_never_called_foreign(talk, text):
     plan = talk.replay([Turn("my leg is numb", "describe_symptoms"), Turn(text, "nlu_fallback", "side")])
     assert not any("only understand English" in t for t in texts(plan))

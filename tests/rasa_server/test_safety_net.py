@@ -195,3 +195,37 @@ def test_a_hanging_action_server_times_out_to_the_technical_problem_message(run)
     finally:
         GuardedRemoteAction.settings = None
         silent.sock.close()
+
+
+def inside_the_form(agent, run, sender, question="side"):
+    """Stores a conversation as it stands once symptom_form has asked ``question`` (the action
+    server answered until then; it is down from now on)."""
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("my leg is numb", {"name": "describe_symptoms", "confidence": 0.9}),
+        ActionExecuted("action_triage"), SlotSet("requested_question", question), SlotSet("requested_slot", question),
+        ActiveLoop("symptom_form"), ActionExecuted("symptom_form"), ActionExecuted("action_listen"),
+    ]
+    tracker = DialogueStateTracker.from_events(sender, events, slots=agent.domain.slots)
+    run(agent.tracker_store.save(tracker))
+
+
+def test_inside_the_form_an_emergency_sign_gets_the_advice_first_and_the_form_ends(agent_without_actions, run):
+    inside_the_form(agent_without_actions, run, "in-form-emergency")
+    replies = texts_of(run(agent_without_actions.handle_text("now I can't control my bladder", sender_id="in-form-emergency")))
+    assert replies[0].startswith(EMERGENCY_OPENING) and replies[-1].startswith(TECHNICAL_PROBLEM)
+    tracker = run(agent_without_actions.tracker_store.retrieve("in-form-emergency"))
+    assert tracker.active_loop_name is None
+    assert "action_deactivate_loop" in [e.action_name for e in tracker.events if hasattr(e, "action_name")]
+
+
+def test_inside_the_form_with_the_action_server_down_the_problem_is_said_once(agent_without_actions, run):
+    inside_the_form(agent_without_actions, run, "in-form-down")
+    replies = texts_of(run(agent_without_actions.handle_text("my left leg", sender_id="in-form-down")))
+    assert [r for r in replies if r.startswith(TECHNICAL_PROBLEM)] == replies and len(replies) == 1
+    assert not any(r.startswith("EMERGENCY") for r in replies)
+    # The form ended instead of asking again; the next message starts it again.
+    assert run(agent_without_actions.tracker_store.retrieve("in-form-down")).active_loop_name is None
