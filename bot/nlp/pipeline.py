@@ -28,6 +28,7 @@ from ..lazy import Lazy
 from .clauses import clause_spans
 from .duration import measures_trigger, minutes_of
 from .resources import ConceptRule, ModifierRule, load_concept_rules, load_modifier_rules
+from .spelling import Corrected, SpellingCorrector, words_of_patterns
 
 if TYPE_CHECKING:  # loaded with the model, on first use
     from spacy.tokens import Span
@@ -77,6 +78,15 @@ def pieces(text: str, size: int = MAX_CHARS) -> List[str]:
     return [p for p in out + [text.strip()] if p]
 
 
+def _sentence_spans(text: str):
+    """(start, end) of each sentence of ``text``, as _SENTENCE_END cuts it."""
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
 _IF = re.compile(r"\bif\b", re.IGNORECASE)
 
 
@@ -105,9 +115,11 @@ class ClinicalPipeline:
         concept_rules: Optional[Tuple[ConceptRule, ...]] = None,
         modifier_rules: Optional[Tuple[ModifierRule, ...]] = None,
         signs="shared",
+        spelling: bool = True,
     ):
         """``signs``: the second detector (a SignDetector), None for the patterns alone, or by
-        default one built here with the process's shared sentence encoder."""
+        default one built here with the process's shared sentence encoder. ``spelling``: correct
+        misspellings before both detectors read the message (spelling.py)."""
         self.concept_rules = concept_rules or load_concept_rules()
         self.modifier_rules = modifier_rules or load_modifier_rules(concepts=self.concept_rules)
         self.categories: Dict[str, str] = {rule.concept: rule.category for rule in self.concept_rules}
@@ -117,6 +129,10 @@ class ClinicalPipeline:
 
             signs = SignDetector(load_sign_bank(concepts=self.concept_rules))
         self.signs = signs
+        self.speller: Optional[SpellingCorrector] = None
+        if spelling:
+            patterns = [rule.pattern for rule in self.concept_rules] + [rule.pattern for rule in self.modifier_rules]
+            self.speller = SpellingCorrector(keep=words_of_patterns(patterns))
         self._description_denials: Dict[str, int] = {}
         self._nlp = self._build()
         self._red_flag_phrase = re.compile(
@@ -195,11 +211,14 @@ class ClinicalPipeline:
         """Red flags in the rest of a long message: each red-flag phrase read with the words
         around it (for "no", "if", "my father"...), each distinct passage once."""
         seen = set()
-        for sentence in _SENTENCE_END.split(text):
+        corrected = self._corrected(text)  # phrases are found in the corrected text, read in the person's own
+        for offset, stop in _sentence_spans(corrected.text):
+            sentence = corrected.text[offset:stop]
             for match in self._red_flag_phrase.finditer(sentence):
                 start = sentence.rfind(" ", 0, max(0, match.start() - CONTEXT_CHARS)) + 1
                 end = sentence.find(" ", match.end() + CONTEXT_CHARS)
-                passage = sentence[start : end if end > 0 else len(sentence)].strip()
+                end = end if end > 0 else len(sentence)
+                passage = corrected.original(offset + start, offset + end).strip()
                 if passage in seen:
                     continue
                 seen.add(passage)
@@ -208,7 +227,12 @@ class ClinicalPipeline:
                     return flags
         return []
 
-    def _findings_of_piece(self, text: str) -> List[Finding]:
+    def _corrected(self, text: str) -> Corrected:
+        return self.speller.correct(text) if self.speller is not None else Corrected(text, text)
+
+    def _findings_of_piece(self, original: str) -> List[Finding]:
+        corrected = self._corrected(original)
+        text = corrected.text
         with self._lock:
             doc = self._nlp(text)
             results, red_flags = [], []
@@ -222,18 +246,19 @@ class ClinicalPipeline:
                     if minutes is None:
                         continue
                 status = self._status(ent)
-                finding = Finding(concept, ent.text, status, self.categories.get(concept, ""), minutes)
+                words = corrected.original(ent.start_char, ent.end_char)  # the person's own words
+                finding = Finding(concept, words, status, self.categories.get(concept, ""), minutes)
                 if finding.category == RED_FLAG:
                     red_flags.append((finding, ent))
                 else:
                     results.append(finding)
                 if _PLURAL_PLACES.match(ent.text):  # "my feet": a place on both legs
-                    results.append(Finding("both_legs", ent.text, status, self.categories.get("both_legs", "")))
+                    results.append(Finding("both_legs", words, status, self.categories.get("both_legs", "")))
             if self.signs is None:
                 return results + [finding for finding, _ in red_flags]
-            return results + self._second_opinion(doc, red_flags)
+            return results + self._second_opinion(doc, red_flags, corrected)
 
-    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, Span]]) -> List[Finding]:
+    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, Span]], corrected: Corrected) -> List[Finding]:
         """The embedding detector on each clause. Where a clause holds a red flag the patterns
         found, it only adds its name to the finding's ``detected_by``; elsewhere what it finds is
         a new finding whose status ConText decides on the clause, suspected until the person
@@ -276,7 +301,8 @@ class ClinicalPipeline:
                     # The sign's own words hold the "not" ("she doesn't know where she is"): it is
                     # part of the sign, not a denial of it.
                     modifiers.discard(NEGATION)
-                out.append(Finding(match.concept, clause.text.strip(), self._status_of(modifiers, match.concept),
+                words = corrected.original(clause.start_char, clause.end_char).strip()
+                out.append(Finding(match.concept, words, self._status_of(modifiers, match.concept),
                                    category, detected_by=(EMBEDDING,), score=match.score,
                                    suspected=category == RED_FLAG))
         return out

@@ -27,6 +27,9 @@ CONTEXT_CATEGORIES = {
 DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "PSEUDO", "TERMINATE"}
 
 _MACRO = re.compile(r"\{([A-Z_]+)\}")
+# "~wet" in a pattern stands for every form of the lemma "wet" (wet, wets, wetting, wetted), from
+# spaCy's lemma lookup table (bot/nlp/wordlists.py).
+_LEMMA = re.compile(r"~([a-z]+)\b")
 
 
 class ResourceError(ValueError):
@@ -73,7 +76,7 @@ def _compile_alternatives(patterns: object, macros: Dict[str, str], where: str) 
             raise ResourceError(f"{where}: unknown macro {{{name}}}")
         return macros[name]
 
-    expanded = [_MACRO.sub(expand, pattern) for pattern in patterns]
+    expanded = [expand_lemmas(_MACRO.sub(expand, pattern)) for pattern in patterns]
     # Whole words only: "weak" must not match inside "tweak".
     joined = r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in expanded) + r")(?!\w)"
     try:
@@ -81,6 +84,18 @@ def _compile_alternatives(patterns: object, macros: Dict[str, str], where: str) 
     except re.error as error:
         raise ResourceError(f"{where}: invalid regular expression: {error}") from error
     return joined
+
+
+def expand_lemmas(pattern: str) -> str:
+    """``pattern`` with each ``~lemma`` replaced by the alternation of the lemma's forms."""
+    if "~" not in pattern:
+        return pattern  # the lemma table is read only when a pattern uses it
+    from .wordlists import forms_of
+
+    def forms(match: re.Match) -> str:
+        return "(?:" + "|".join(sorted(forms_of(match.group(1)), key=lambda w: (-len(w), w))) + ")"
+
+    return _LEMMA.sub(forms, pattern)
 
 
 def load_concept_rules(path: Path = CONCEPTS_FILE) -> Tuple[ConceptRule, ...]:

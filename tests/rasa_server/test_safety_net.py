@@ -63,9 +63,12 @@ def closed_port() -> int:
 
 def test_loading_the_model_any_way_installs_the_guarded_action():
     """`rasa run`, `rasa shell` and `rasa interactive` load the model through Agent.load: our
-    component installs the guard, in a fresh process where nothing else did."""
+    component installs the guard (and the rest of internals.install()), in a fresh process where
+    nothing else did."""
     code = ("from rasa.core.agent import Agent; from bot.rasa_server.actions import installed; "
-            f"assert not installed(); Agent.load({str(MODEL)!r}); print(installed())")
+            "from bot.rasa_server import internals; "
+            f"assert not installed() and not internals.installed(); Agent.load({str(MODEL)!r}); "
+            "print(installed() and internals.installed())")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "True"
