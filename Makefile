@@ -95,10 +95,11 @@ system-deps: ## Install the Debian packages the tests use (Chromium, chromedrive
 migrate: install ## Upgrade the transcript database (DATABASE_URL, default SQLite in var/) to the newest schema
 	$(PY) -m bot.store migrate
 
-eval: install $(MODEL) ## Score the triage on the vignettes and on the blind sets (first run beside now): recall, false emergencies, level accuracy
+eval: install $(MODEL) ## Score the triage on the vignettes and on the blind sets (first run beside now; with typos added, without and with the spelling corrector): recall, false emergencies, level accuracy
 	$(PY) -m devtools.evaluate tests/data/vignettes.yml
 	@if [ -f tests/data/vignettes_holdout.yml ]; then echo; echo "Held-out set:"; $(PY) -m devtools.evaluate tests/data/vignettes_holdout.yml; fi
 	@echo; $(PY) -m devtools.evaluate --blind
+	@echo; $(PY) -m devtools.typos --part all
 	@echo; $(PY) -m devtools.rehearse
 
 bench: install ## Load benchmark against a plain Rasa baseline, plus triage time per message (under 10 min; BENCH_ARGS=--quick)
