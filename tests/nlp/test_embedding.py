@@ -22,7 +22,8 @@ from tokenizers import Tokenizer
 from bot.nlp import embedding
 from bot.nlp.embedding import EmbeddingModelError, SentenceEncoder, shared_encoder
 
-BACKENDS = ["onnxruntime", "numpy"]
+BACKENDS = ["onnxruntime", "numpy"]  # the float32 model: equal to the reference
+INT8 = "onnxruntime-int8"  # the default: int8 weights in the dense products, close to it
 
 LONG_TEXT = " ".join(
     # ~300 words whose content changes after the first ~120 and ~250 tokens, so that truncating at
@@ -246,6 +247,46 @@ def test_batch_equals_one_by_one(encoder, reference_vectors):
     np.testing.assert_allclose(reversed_batch, single, atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def int8_encoder() -> SentenceEncoder:
+    return SentenceEncoder(backend=INT8)
+
+
+def test_int8_is_the_default_and_close_to_the_reference(int8_encoder, reference_vectors):
+    assert embedding.DEFAULT_BACKEND == INT8 and int8_encoder.int8
+    int8_encoder.clear_cache()
+    got = int8_encoder.encode(TEXTS)
+    close = cosine(got, reference_vectors)
+    assert (close > 0.98).all(), close
+    assert (close < 0.99999).any()  # it is not the float model under another name
+
+
+def test_int8_gives_a_clause_the_same_vector_whatever_its_neighbours(int8_encoder):
+    """onnxruntime quantises each call's input as a whole: each clause runs on its own."""
+    int8_encoder.clear_cache()
+    together = int8_encoder.encode(TEXTS)
+    int8_encoder.clear_cache()
+    alone = np.vstack([int8_encoder.encode([t]) for t in TEXTS])
+    np.testing.assert_array_equal(together, alone)
+
+
+@pytest.mark.parametrize(
+    "anchor, near, far",
+    [
+        ("I can't feel my legs", "my legs are numb", "I like pizza"),
+        ("I can't hold my bladder", "I keep wetting myself", "the train was late this morning"),
+    ],
+)
+def test_int8_keeps_the_neighbours(int8_encoder, anchor, near, far):
+    a, n, f = int8_encoder.encode([anchor, near, far])
+    assert float(a @ n) > float(a @ f) + 0.3, (float(a @ n), float(a @ f))
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="onnxruntime-int8, onnxruntime, numpy"):
+        SentenceEncoder(backend="cuda")
+
+
 def test_backends_agree(encoders):
     for each in encoders.values():
         each.clear_cache()
@@ -275,7 +316,7 @@ def test_semantic_neighbours(encoder, anchor, near, far):
 def test_model_dir_folder_works(model_files, tmp_path, ort_encoder):
     for name in ("model.safetensors", "tokenizer.json"):
         shutil.copy(model_files / name, tmp_path / name)
-    local = SentenceEncoder(model_dir=tmp_path, cache_size=0)
+    local = SentenceEncoder(model_dir=tmp_path, cache_size=0, backend="onnxruntime")
     np.testing.assert_allclose(local.encode(TEXTS[:4]), ort_encoder.encode(TEXTS[:4]), atol=1e-6)
 
 
@@ -310,10 +351,10 @@ def test_missing_everything_is_refused(tmp_path):
 def test_model_zip_in_a_folder_and_as_a_path(tmp_path, ort_encoder):
     shutil.copy(package_zip(), tmp_path / "model.zip")
     expected = ort_encoder.encode(TEXTS[:3])
-    from_folder = SentenceEncoder(model_dir=tmp_path, cache_size=0)
+    from_folder = SentenceEncoder(model_dir=tmp_path, cache_size=0, backend="onnxruntime")
     np.testing.assert_allclose(from_folder.encode(TEXTS[:3]), expected, atol=1e-6)
     del from_folder
-    from_zip = SentenceEncoder(model_dir=tmp_path / "model.zip", cache_size=0)
+    from_zip = SentenceEncoder(model_dir=tmp_path / "model.zip", cache_size=0, backend="onnxruntime")
     np.testing.assert_allclose(from_zip.encode(TEXTS[:3]), expected, atol=1e-6)
 
 

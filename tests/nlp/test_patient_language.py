@@ -100,3 +100,29 @@ def test_a_duration_of_the_trigger_is_not_the_numbness(pipeline):
 @pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "\x00\x01", "🦵🦵🦵", "<script>alert(1)</script>"])
 def test_empty_and_odd_text_gives_no_findings_and_no_error(pipeline, text):
     assert pipeline.findings(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my foot was wedged under the desk all afternoon and went numb, I walked about and it came right",
+        "perched on a bar stool for an hour, thigh went tingly, hopped down and it faded away",
+        "my toddler fell asleep with her head on my leg, it went dead, I stretched it and it went straight away",
+        "laced my walking boots far too tight and my foot tingled, loosened them and it was fine",
+        "knelt on the floor to fix the cupboard, stood up and my shin was fizzing. A few seconds later, gone",
+    ],
+)
+def test_brief_pressure_numbness_that_goes_with_moving_is_self_care(service, text):
+    decision = service.assess(text)
+    assert decision.level == "self_care", [(f.concept, f.status) for f in decision.findings]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the numbness started in my toes and now it's up to my ankles",
+        "my feet go cold and a bit bluish at night",
+    ],
+)
+def test_spreading_and_colour_change_are_for_a_doctor(service, text):
+    assert service.assess(text).level == "doctor"
