@@ -76,6 +76,10 @@ def _compile_alternatives(patterns: object, macros: Dict[str, str], where: str) 
             raise ResourceError(f"{where}: unknown macro {{{name}}}")
         return macros[name]
 
+    for pattern in patterns:
+        if pattern != pattern.rstrip():
+            # A match must end at a word's end: a pattern ending in a space never matches before a word.
+            raise ResourceError(f"{where}: pattern {pattern!r} ends with a space, so it can never match before a word")
     expanded = [expand_lemmas(_MACRO.sub(expand, pattern)) for pattern in patterns]
     # Whole words only: "weak" must not match inside "tweak".
     joined = r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in expanded) + r")(?!\w)"

@@ -165,3 +165,14 @@ def test_word_lists_are_checked_at_load():
     missing = PackageFile(ENGLISH_DICTIONARY.package, ENGLISH_DICTIONARY.version, "symspellpy/none.txt", "0" * 64)
     with pytest.raises(WordListError, match="cannot read"):
         missing.read()
+
+
+def test_a_pattern_ending_in_a_space_is_refused(tmp_path):
+    """Matches end at a word's end, so "... in one " could never match "in one eye": once, such a
+    vision pattern sat unnoticed in concepts.yml."""
+    from bot.nlp.resources import ResourceError, load_concept_rules
+
+    path = tmp_path / "concepts.yml"
+    path.write_text('concepts:\n  sight:\n    category: red_flag\n    patterns: ["lost the sight in one "]\n', encoding="utf-8")
+    with pytest.raises(ResourceError, match="ends with a space"):
+        load_concept_rules(path)
