@@ -131,8 +131,14 @@ class ClinicalPipeline:
         self.signs = signs
         self.speller: Optional[SpellingCorrector] = None
         if spelling:
-            patterns = [rule.pattern for rule in self.concept_rules] + [rule.pattern for rule in self.modifier_rules]
-            self.speller = SpellingCorrector(keep=words_of_patterns(patterns))
+            # Never "corrected": the words the patterns spell, and the patients' words of the sign
+            # bank ("my head feels spinny" is dizziness, not "skinny").
+            from .resources import load_sign_bank
+
+            bank = signs.bank if signs is not None else load_sign_bank(concepts=self.concept_rules)
+            written = [rule.pattern for rule in self.concept_rules] + [rule.pattern for rule in self.modifier_rules]
+            lay = [text for entry in bank.entries for text in entry.descriptions] + list(bank.benign)
+            self.speller = SpellingCorrector(keep=words_of_patterns(written), lay=words_of_patterns(lay))
         self._description_denials: Dict[str, int] = {}
         self._nlp = self._build()
         self._red_flag_phrase = re.compile(

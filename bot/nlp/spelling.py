@@ -6,10 +6,11 @@ most often, a medical word unless the other is written ten times as often ("mysl
 "brething" -> "breathing", "speach" -> "speech", not "peach", but "droping" -> "dropping"); a
 word of eight letters or more with none that near, to the one medical word two edits away
 (SymSpell's Damerau-Levenshtein lookup over the medical list). A tie, or nothing near: the word
-stays as written. Medical words are never changed, nor names, words in capitals, words with an
-apostrophe, the words the patterns themselves use ("didnt", "carnt") or the slang the file lists;
-so "I have NO bladder problems" stays exactly what the person wrote. The patterns then need no typo
-alternations of their own.
+stays as written. A short medical word with a key held too long ("numbe", "numbb") is that word,
+not "number"; a plural or possessive without its apostrophe ("wifes") stays. Medical words are
+never changed, nor names, words in capitals, words with an apostrophe, the words the patterns
+themselves use ("didnt", "carnt") or the slang the file lists; so "I have NO bladder problems"
+stays exactly what the person wrote. The patterns then need no typo alternations of their own.
 
 Correction maps each word to one word, so a finding's quote is taken from the original text
 (``Corrected.original``): the staff see the person's words and the summary links them to the message.
@@ -110,8 +111,10 @@ class Corrected:
 
 class SpellingCorrector:
     def __init__(self, words: Optional[SpellingWords] = None, keep: Iterable[str] = (),
-                 english: Optional[Dict[str, int]] = None):
-        """``keep``: more words never to change (the patterns' own, see words_of_patterns)."""
+                 english: Optional[Dict[str, int]] = None, lay: Iterable[str] = ()):
+        """``keep``: more words never to change (the patterns' own, see words_of_patterns). ``lay``:
+        patients' words (the sign bank's), never changed either, except a misspelt medical word
+        among them ("bladdr" is still "bladder"; "spinny" stays, not "skinny")."""
         from symspellpy import SymSpell
 
         from .wordlists import english_words, forms_of
@@ -120,10 +123,13 @@ class SpellingCorrector:
         self._english = english if english is not None else english_words()
         self._medical = frozenset(form for word in words.medical for form in forms_of(word) | {word})
         self._keep = frozenset(keep) | words.keep
+        # the medical words too short to be corrected to by distance, longest first
+        self._short_medical = sorted((w for w in words.medical if 3 <= len(w) < MIN_LETTERS), key=len, reverse=True)
         self._far_medical = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word in self._medical:
             if len(word) >= MIN_LETTERS:
                 self._far_medical.create_dictionary_entry(word, 1)
+        self._keep |= {word for word in lay if self.suggestion(word) not in self._medical}
 
     def _known(self, word: str) -> bool:
         return word in self._english or word in self._medical or word in self._keep
@@ -145,6 +151,11 @@ class SpellingCorrector:
         lower = word.lower()
         if len(lower) < MIN_LETTERS or not lower.isalpha() or self._known(lower) or (word.isupper() and len(word) > 1):
             return None
+        if lower.endswith("s") and self._known(lower[:-1]):
+            return None  # a plural or a possessive without its apostrophe: "wifes", "elses"
+        stem = next((w for w in self._short_medical if lower.startswith(w) and len(lower) - len(w) <= 2), None)
+        if stem is not None:
+            return stem  # a medical word with a key held too long: "numbe", "numbb" (not "number")
         near = [w for w in _one_edit(lower) if len(w) >= MIN_LETTERS and (w in self._english or w in self._medical)]
         if near:
             return self._most_written(near)

@@ -176,3 +176,18 @@ def test_a_pattern_ending_in_a_space_is_refused(tmp_path):
     path.write_text('concepts:\n  sight:\n    category: red_flag\n    patterns: ["lost the sight in one "]\n', encoding="utf-8")
     with pytest.raises(ResourceError, match="ends with a space"):
         load_concept_rules(path)
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        ("numbe", "numb"),  # not "number": a short medical word with a key held too long
+        ("numbb", "numb"),
+        ("wifes", "wifes"),  # "wife's" without its apostrophe: not "wines"
+        ("elses", "elses"),  # not "elves"
+        ("spasming", "spasming"),  # a medical word: not "spamming"
+        ("spinny", "spinny"),  # the sign bank's word for a dizzy head: not "skinny"
+    ],
+)
+def test_harmful_corrections_seen_on_the_tuning_sets_are_not_made(corrector, typed, meant):
+    assert corrector.correct(f"my {typed} leg").text == f"my {meant} leg"
