@@ -78,15 +78,6 @@ def pieces(text: str, size: int = MAX_CHARS) -> List[str]:
     return [p for p in out + [text.strip()] if p]
 
 
-def _sentence_spans(text: str):
-    """(start, end) of each sentence of ``text``, as _SENTENCE_END cuts it."""
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        yield start, match.start()
-        start = match.end()
-    yield start, len(text)
-
-
 _IF = re.compile(r"\bif\b", re.IGNORECASE)
 
 
@@ -217,14 +208,13 @@ class ClinicalPipeline:
         """Red flags in the rest of a long message: each red-flag phrase read with the words
         around it (for "no", "if", "my father"...), each distinct passage once."""
         seen = set()
-        corrected = self._corrected(text)  # phrases are found in the corrected text, read in the person's own
-        for offset, stop in _sentence_spans(corrected.text):
-            sentence = corrected.text[offset:stop]
+        # The phrases are looked for as written: spelling correction of a whole long paste would
+        # cost seconds (each unknown word is looked up), so only the passages read are corrected.
+        for sentence in _SENTENCE_END.split(text):
             for match in self._red_flag_phrase.finditer(sentence):
                 start = sentence.rfind(" ", 0, max(0, match.start() - CONTEXT_CHARS)) + 1
                 end = sentence.find(" ", match.end() + CONTEXT_CHARS)
-                end = end if end > 0 else len(sentence)
-                passage = corrected.original(offset + start, offset + end).strip()
+                passage = sentence[start : end if end > 0 else len(sentence)].strip()
                 if passage in seen:
                     continue
                 seen.add(passage)

@@ -28,6 +28,7 @@ from ..datafiles import check_keys, read_yaml
 SPELLING_FILE = Path(__file__).resolve().parent / "resources" / "spelling.yml"
 MIN_LETTERS = 5
 MEDICAL_PREFERENCE = 10
+MAX_LETTERS = 24  # longer "words" (a pasted hash, a key held down) are left alone: looking them up costs
 LONG_WORD = 8  # from this length on, a medical word two edits away is a correction too
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 _PATTERN_WORD = re.compile(r"[a-z]{%d,}" % MIN_LETTERS)
@@ -44,6 +45,14 @@ def _one_edit(word: str) -> set:
             | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
             | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
             | {a + c + b for a, b in splits for c in _LETTERS})
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    """Whether the word at ``position`` comes first in a sentence (only spaces back to a sentence end)."""
+    index = position - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return index < 0 or text[index] in _SENTENCE_ENDS
 
 
 class SpellingError(ValueError):
@@ -149,7 +158,8 @@ class SpellingCorrector:
     def suggestion(self, word: str) -> Optional[str]:
         """The word ``word`` is a misspelling of, or None to leave it as written."""
         lower = word.lower()
-        if len(lower) < MIN_LETTERS or not lower.isalpha() or self._known(lower) or (word.isupper() and len(word) > 1):
+        if not MIN_LETTERS <= len(lower) <= MAX_LETTERS or not lower.isalpha() or self._known(lower) \
+                or (word.isupper() and len(word) > 1):
             return None
         if lower.endswith("s") and self._known(lower[:-1]):
             return None  # a plural or a possessive without its apostrophe: "wifes", "elses"
@@ -169,8 +179,7 @@ class SpellingCorrector:
     def correct(self, text: str) -> Corrected:
         pieces, edits, position, shift = [], [], 0, 0
         for match in _WORD.finditer(text):
-            before = text[: match.start()].rstrip()[-1:]
-            if match.group()[0].isupper() and before and before not in _SENTENCE_ENDS:
+            if match.group()[0].isupper() and not _starts_sentence(text, match.start()):
                 continue  # a capital inside a sentence: a name
             fixed = self.suggestion(match.group())
             if fixed is None:

@@ -191,3 +191,9 @@ def test_a_pattern_ending_in_a_space_is_refused(tmp_path):
 )
 def test_harmful_corrections_seen_on_the_tuning_sets_are_not_made(corrector, typed, meant):
     assert corrector.correct(f"my {typed} leg").text == f"my {meant} leg"
+
+
+def test_very_long_words_are_left_as_written(corrector):
+    """A pasted hash or a key held down is no misspelling: looking it up would cost more than it is worth."""
+    word = "paralised" + "x" * 30
+    assert corrector.correct(f"so {word} then").text == f"so {word} then"
