@@ -52,7 +52,7 @@ def percentile(values: List[float], q: float) -> float:
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.embedding", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="timed calls per batch size")
-    parser.add_argument("--backend", choices=["onnxruntime-int8", "onnxruntime", "numpy"], default=None)
+    parser.add_argument("--backend", choices=["onnxruntime", "onnxruntime-int8", "numpy"], default=None)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
 

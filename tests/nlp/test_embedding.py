@@ -23,7 +23,7 @@ from bot.nlp import embedding
 from bot.nlp.embedding import EmbeddingModelError, SentenceEncoder, shared_encoder
 
 BACKENDS = ["onnxruntime", "numpy"]  # the float32 model: equal to the reference
-INT8 = "onnxruntime-int8"  # the default: int8 weights in the dense products, close to it
+INT8 = "onnxruntime-int8"  # int8 weights in the dense products: close to it
 
 LONG_TEXT = " ".join(
     # ~300 words whose content changes after the first ~120 and ~250 tokens, so that truncating at
@@ -252,8 +252,9 @@ def int8_encoder() -> SentenceEncoder:
     return SentenceEncoder(backend=INT8)
 
 
-def test_int8_is_the_default_and_close_to_the_reference(int8_encoder, reference_vectors):
-    assert embedding.DEFAULT_BACKEND == INT8 and int8_encoder.int8
+def test_int8_is_close_to_the_reference_and_not_the_default(int8_encoder, reference_vectors):
+    # not the default: the thresholds were set on the float model (embedding.py's docstring)
+    assert embedding.DEFAULT_BACKEND == "onnxruntime" and int8_encoder.int8
     int8_encoder.clear_cache()
     got = int8_encoder.encode(TEXTS)
     close = cosine(got, reference_vectors)
@@ -283,7 +284,7 @@ def test_int8_keeps_the_neighbours(int8_encoder, anchor, near, far):
 
 
 def test_an_unknown_backend_is_refused():
-    with pytest.raises(ValueError, match="onnxruntime-int8, onnxruntime, numpy"):
+    with pytest.raises(ValueError, match="onnxruntime, onnxruntime-int8, numpy"):
         SentenceEncoder(backend="cuda")
 
 
