@@ -393,12 +393,13 @@ class SentenceEncoder:
             raise EmbeddingModelError(f"cannot read {WEIGHTS} ({error}): {REINSTALL}") from error
         backend = backend or os.environ.get("EMBEDDING_BACKEND", DEFAULT_BACKEND)
         threads = threads or int(os.environ.get("EMBEDDING_THREADS", "2"))
+        self.int8 = backend == "onnxruntime-int8"
         self._layers: Union[_OrtBert, _NumpyBert]
         if backend in ("onnxruntime", "onnxruntime-int8"):
             # Own copies of the embedding tables; the layers go to onnxruntime, which keeps its own.
             self._w = {k: np.array(v) for k, v in weights_by_name.items() if "." not in k}
             del weights  # the 90 MB file buffer, before onnxruntime takes its copy
-            self._layers = _OrtBert(weights_by_name, threads, int8=backend == "onnxruntime-int8")
+            self._layers = _OrtBert(weights_by_name, threads, int8=self.int8)
             del weights_by_name
             _release_freed_memory()
         elif backend == "numpy":
@@ -407,7 +408,6 @@ class SentenceEncoder:
         else:
             raise ValueError(f"unknown embedding backend {backend!r}; one of {', '.join(BACKENDS)}")
         self.backend = backend
-        self.int8 = backend == "onnxruntime-int8"
         self.cache_size = cache_size
         self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -423,15 +423,15 @@ class SentenceEncoder:
         group a clause's vector would depend on the other clauses of the message (up to 0.024 of
         cosine, measured); alone, the same clause always gives the same vector."""
         out = np.empty((len(ids), DIM), dtype=np.float32)
+        if self.int8:
+            for index, sequence in enumerate(ids):
+                out[index] = self._run([sequence])
+            return out
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         start = 0
         while start < len(order):
             shortest = len(ids[order[start]])
             stop = start + 1
-            if self.int8:
-                out[order[start]] = self._run([ids[order[start]]])
-                start = stop
-                continue
             # Grow the group while the padding it adds stays under about a quarter of its tokens.
             while stop < len(order):
                 longest = len(ids[order[stop]])

@@ -223,11 +223,8 @@ class ClinicalPipeline:
                     return flags
         return []
 
-    def _corrected(self, text: str) -> Corrected:
-        return self.speller.correct(text) if self.speller is not None else Corrected(text, text)
-
     def _findings_of_piece(self, original: str) -> List[Finding]:
-        corrected = self._corrected(original)
+        corrected = self.speller.correct(original) if self.speller is not None else Corrected(original, original)
         text = corrected.text
         with self._lock:
             doc = self._nlp(text)

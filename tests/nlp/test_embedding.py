@@ -271,18 +271,6 @@ def test_int8_gives_a_clause_the_same_vector_whatever_its_neighbours(int8_encode
     np.testing.assert_array_equal(together, alone)
 
 
-@pytest.mark.parametrize(
-    "anchor, near, far",
-    [
-        ("I can't feel my legs", "my legs are numb", "I like pizza"),
-        ("I can't hold my bladder", "I keep wetting myself", "the train was late this morning"),
-    ],
-)
-def test_int8_keeps_the_neighbours(int8_encoder, anchor, near, far):
-    a, n, f = int8_encoder.encode([anchor, near, far])
-    assert float(a @ n) > float(a @ f) + 0.3, (float(a @ n), float(a @ f))
-
-
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="onnxruntime, onnxruntime-int8, numpy"):
         SentenceEncoder(backend="cuda")
@@ -299,15 +287,22 @@ def test_backends_agree(encoders):
 # ---------------------------------------------------------------- 2. semantic sanity
 
 
+@pytest.fixture(params=BACKENDS + [INT8])
+def any_encoder(request, encoders, int8_encoder) -> SentenceEncoder:
+    """Every backend, the int8 one too: the meaning must survive quantisation."""
+    return int8_encoder if request.param == INT8 else encoders[request.param]
+
+
 @pytest.mark.parametrize(
     "anchor, near, far",
     [
         ("I can't feel my legs", "my legs are numb", "I like pizza"),
         ("pins and needles in my feet", "my feet are tingling", "the train was late this morning"),
+        ("I can't hold my bladder", "I keep wetting myself", "the train was late this morning"),
     ],
 )
-def test_semantic_neighbours(encoder, anchor, near, far):
-    a, n, f = encoder.encode([anchor, near, far])
+def test_semantic_neighbours(any_encoder, anchor, near, far):
+    a, n, f = any_encoder.encode([anchor, near, far])
     assert float(a @ n) > float(a @ f) + 0.3, (float(a @ n), float(a @ f))
 
 
