@@ -7,8 +7,8 @@ one detector found ("Are you having trouble breathing right now?") is counted ap
 
 ``--blind`` scores every set of tests/data/blind/ (written by people who never saw the code or
 the patterns; ``frozen/`` is never used for tuning) and prints each beside its first-run figure,
-kept in tests/data/blind/first_run.json. ``--record-first-run`` writes that file once, before any
-tuning, and refuses to overwrite it.
+kept in tests/data/blind/first_run.json. ``--record-first-run`` records there, once, before any
+tuning, the sets it has no figures for yet (a new round), and never overwrites a set's first run.
 """
 from __future__ import annotations
 
@@ -207,20 +207,33 @@ def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def record_first_runs(current: Dict[str, dict]) -> int:
+    """Adds to FIRST_RUN the figures of the sets it has none for yet (a new round of blind sets is
+    recorded once, before any tuning on it); a set already recorded is never overwritten."""
+    first = json.loads(FIRST_RUN.read_text(encoding="utf-8")) if FIRST_RUN.exists() else {}
+    new = {name: figures for name, figures in current.items() if name not in first}
+    if not new:
+        print(f"error: every set already has its first run in {FIRST_RUN}; first runs are recorded once, "
+              "before tuning", file=sys.stderr)
+        return 2
+    FIRST_RUN.write_text(json.dumps({**first, **new}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"First-run figures of {', '.join(sorted(new))} written to {FIRST_RUN}", file=sys.stderr)
+    return 0
+
+
+def first_runs() -> Dict[str, dict]:
+    return json.loads(FIRST_RUN.read_text(encoding="utf-8")) if FIRST_RUN.exists() else {}
+
+
 def run_blind(service, record_first_run: bool) -> int:
     current = {}
     for path in blind_sets():
         name = f"{path.parent.name}/{path.stem}"
         current[name] = summary(score(run(load_vignettes(path), service)))
-    if record_first_run:
-        if FIRST_RUN.exists():
-            print(f"error: {FIRST_RUN} exists; first-run figures are recorded once, before tuning", file=sys.stderr)
-            return 2
-        FIRST_RUN.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"First-run figures written to {FIRST_RUN}", file=sys.stderr)
-    first = json.loads(FIRST_RUN.read_text(encoding="utf-8")) if FIRST_RUN.exists() else {}
+    if record_first_run and record_first_runs(current):
+        return 2
     print("Blind sets (first run -> now):")
-    print(comparison(current, first))
+    print(comparison(current, first_runs()))
     return 0
 
 
@@ -229,7 +242,8 @@ def main(argv=None) -> int:
     parser.add_argument("vignettes", nargs="?", type=Path, default=DEFAULT_VIGNETTES)
     parser.add_argument("--show-failures", action="store_true", help="list every case that came out wrong")
     parser.add_argument("--blind", action="store_true", help="every set in tests/data/blind/, beside its first run")
-    parser.add_argument("--record-first-run", action="store_true", help="with --blind: record the first-run figures (once)")
+    parser.add_argument("--record-first-run", action="store_true",
+                        help="with --blind: record the first-run figures of the sets not recorded yet (once per set)")
     args = parser.parse_args(argv)
 
     from bot.triage.service import TriageService

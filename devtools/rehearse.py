@@ -1,6 +1,6 @@
 """Plays the blind conversation sets through the conversation planner: ``python -m devtools.rehearse``.
 
-Each conversation of tests/data/blind/{frozen,tuning}/conversations.yml is an opening message
+Each conversation of tests/data/blind/{frozen,tuning}/conversations*.yml is an opening message
 and the person's answer to each question the assistant may ask. The messages are classified by
 the trained Rasa model's own NLU (models/current.tar.gz), as in production, and the planner asks
 what it asks; each question gets the set's answer to it ("I don't know" when the set has none,
@@ -8,7 +8,9 @@ what it asks; each question gets the set's answer to it ("I don't know" when the
 you having trouble breathing right now?") has no answer in the sets: it gets the truthful one
 the script's label implies, yes in an emergency and no otherwise, so the figure shows whether
 the assistant gets to the right question. The outcome is the most urgent level the assistant gave. Printed as the single-message
-sets are: emergency recall, false emergencies, level accuracy; ``--show-failures`` lists them.
+sets are: emergency recall, false emergencies, level accuracy, each beside the set's first run
+(tests/data/blind/first_run.json; ``--record-first-run`` records a new set's once, before tuning;
+the first sets are older than this scorer and have none); ``--show-failures`` lists the failures.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from bot.datafiles import check_keys, read_yaml
-from .evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vignette, percent
+from .evaluate import BLIND_DIR, BLIND_PARTS, CategoryScore, Outcome, Vignette, first_runs, percent, record_first_runs, summary
 from .evaluate import score as score_outcomes
 from bot.triage.levels import EMERGENCY, LEVELS, more_urgent
 from bot.dialogue.conversation import Conversation, Given, Turn, confirmed_concept
@@ -103,12 +105,19 @@ def score(played: List[Played]) -> Dict[str, CategoryScore]:
                                    p.level, frozenset()) for p in played])
 
 
-def line(name: str, scores: Dict[str, CategoryScore]) -> str:
-    total = scores["ALL"]
-    accuracy = {k: percent(scores[k].accuracy) if k in scores else "-" for k in ("doctor", "self_care")}
-    traps = scores["trap"].false_emergencies if "trap" in scores else "-"
-    return (f"{name:<28} {total.count:>4}  {percent(total.recall):>17}  {f'{total.false_emergencies} ({traps})':>19}  "
-            f"{percent(total.accuracy):>10}  {accuracy['doctor']:>11}  {accuracy['self_care']:>14}")
+def figures(scores: Dict[str, CategoryScore]) -> Dict[str, Optional[float]]:
+    """The single-message sets' figures, and the level accuracy over all conversations."""
+    return {**summary(scores), "level_accuracy": round(scores["ALL"].accuracy, 4)}
+
+
+def line(name: str, now: Dict[str, Optional[float]], first: Optional[Dict[str, Optional[float]]]) -> str:
+    def pair(key: str) -> str:
+        return f"{percent(first.get(key)) if first else '?'} -> {percent(now[key])}"
+
+    traps = "-" if now["false_emergencies_on_traps"] is None else now["false_emergencies_on_traps"]
+    false_emergencies = f"{now['false_emergencies']} ({traps})"
+    return (f"{name:<28} {now['count']:>4}  {pair('emergency_recall'):>17}  {false_emergencies:>19}  "
+            f"{pair('level_accuracy'):>17}  {pair('doctor_accuracy'):>17}  {pair('self_care_accuracy'):>17}")
 
 
 async def _main(args) -> int:
@@ -129,29 +138,36 @@ async def _main(args) -> int:
     print(f"Loading {MODEL.name} and the language pipeline ...", file=sys.stderr)
     agent = Agent.load(str(MODEL))
     player = Player(Conversation(TriageService(), Settings.from_env().emergency_number), agent)
-    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em. (traps)':>19}  {'level acc.':>10}  "
-              f"{'doctor acc.':>11}  {'self-care acc.':>14}")
-    print("Blind conversations, played turn by turn (no first run recorded: this scorer is new):")
+    header = (f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em. (traps)':>19}  {'level acc.':>17}  "
+              f"{'doctor acc.':>17}  {'self-care acc.':>17}")
+    current: Dict[str, Dict[str, Optional[float]]] = {}
+    failures: List[Played] = []
+    for part in args.part or BLIND_PARTS:
+        for path in sorted((BLIND_DIR / part).glob("conversations*.yml")):
+            played = [await player.play(script) for script in load_scripts(path)]
+            current[f"{part}/{path.stem}"] = figures(score(played))
+            failures += [p for p in played if p.level != p.script.level]
+    if args.record_first_run and record_first_runs(current):
+        return 2
+    first = first_runs()
+    print("Blind conversations, played turn by turn (first run -> now; '?': the set is older than this scorer):")
     print(header)
     print("-" * len(header))
-    for part in args.part or BLIND_PARTS:
-        path = BLIND_DIR / part / "conversations.yml"
-        if not path.exists():
-            continue
-        played = [await player.play(script) for script in load_scripts(path)]
-        print(line(f"{part}/conversations", score(played)))
-        if args.show_failures:
-            for p in played:
-                if p.level != p.script.level:
-                    print(f"  {p.script.id}: expected {p.script.level}, got {p.level}")
-                    for asked, text in p.turns:
-                        print(f"    [{asked or 'opening'}] {text}")
+    for name, now in current.items():
+        print(line(name, now, first.get(name)))
+    if args.show_failures:
+        for p in failures:
+            print(f"  {p.script.id}: expected {p.script.level}, got {p.level}")
+            for asked, text in p.turns:
+                print(f"    [{asked or 'opening'}] {text}")
     return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.rehearse", description=__doc__.splitlines()[0])
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--record-first-run", action="store_true",
+                        help="record the first-run figures of the conversation sets not recorded yet (once per set)")
     parser.add_argument("--part", action="append", choices=BLIND_PARTS,
                         help="only this part (repeatable); frozen/ is for the final measurement only")
     return asyncio.run(_main(parser.parse_args(argv)))

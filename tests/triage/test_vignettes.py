@@ -1,6 +1,7 @@
 """The vignette sets: every emergency found, no trap called an emergency, levels right."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,17 @@ def test_level_accuracy(outcomes):
     # Known over-triage on the held-out set is two doctor-level answers for self-care or
     # undetermined cases whose long durations belong to someone else's past (README).
     assert score(outcomes)["ALL"].accuracy >= 0.98
+
+
+def test_a_first_run_is_recorded_once_per_set_and_never_overwritten(tmp_path, monkeypatch):
+    """A new round of blind sets gets its first run beside the old ones; a set recorded before,
+    or marked as having none (null: older than its scorer), keeps what it has."""
+    from devtools import evaluate
+
+    path = tmp_path / "first_run.json"
+    monkeypatch.setattr(evaluate, "FIRST_RUN", path)
+    path.write_text(json.dumps({"frozen/a": {"count": 1}, "frozen/old": None}))
+    assert evaluate.record_first_runs({"frozen/a": {"count": 9}, "frozen/old": {"count": 3}}) == 2
+    assert evaluate.record_first_runs({"frozen/a": {"count": 9}, "frozen/b": {"count": 2}}) == 0
+    assert json.loads(path.read_text()) == {"frozen/a": {"count": 1}, "frozen/old": None, "frozen/b": {"count": 2}}
+    assert evaluate.first_runs()["frozen/b"] == {"count": 2}
