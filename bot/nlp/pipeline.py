@@ -11,7 +11,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import replace
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .findings import (
     EMBEDDING,
@@ -27,6 +27,7 @@ from .findings import (
 from ..lazy import Lazy
 from .clauses import clause_spans
 from .duration import measures_trigger, minutes_of
+from .experiencer import OTHER, WRITER, person_of
 from .resources import ConceptRule, ModifierRule, load_concept_rules, load_modifier_rules
 from .spelling import Corrected, SpellingCorrector, words_of_patterns
 
@@ -247,11 +248,15 @@ class ClinicalPipeline:
                     results.append(finding)
                 if _PLURAL_PLACES.match(ent.text):  # "my feet": a place on both legs
                     results.append(Finding("both_legs", words, status, self.categories.get("both_legs", "")))
+            someone_else = _someone_elses(self, doc)
+            red_flags = [(replace(finding, status=FAMILY) if finding.is_present and someone_else(ent.start, ent.end)
+                          else finding, ent) for finding, ent in red_flags]
             if self.signs is None:
                 return results + [finding for finding, _ in red_flags]
-            return results + self._second_opinion(doc, red_flags, corrected)
+            return results + self._second_opinion(doc, red_flags, corrected, someone_else)
 
-    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, Span]], corrected: Corrected) -> List[Finding]:
+    def _second_opinion(self, doc, red_flags: List[Tuple[Finding, Span]], corrected: Corrected,
+                        someone_else: Callable[[int, int], bool]) -> List[Finding]:
         """The embedding detector on each clause. Where a clause holds a red flag the patterns
         found, it only adds its name to the finding's ``detected_by``; elsewhere what it finds is
         a new finding whose status ConText decides on the clause, suspected until the person
@@ -295,7 +300,10 @@ class ClinicalPipeline:
                     # part of the sign, not a denial of it.
                     modifiers.discard(NEGATION)
                 words = corrected.original(clause.start_char, clause.end_char).strip()
-                out.append(Finding(match.concept, words, self._status_of(modifiers, match.concept),
+                status = self._status_of(modifiers, match.concept)
+                if status == PRESENT and category == RED_FLAG and someone_else(clause.start, clause.end):
+                    status = FAMILY
+                out.append(Finding(match.concept, words, status,
                                    category, detected_by=(EMBEDDING,), score=match.score,
                                    suspected=category == RED_FLAG))
         return out
@@ -339,6 +347,27 @@ class ClinicalPipeline:
             if modifier_category in categories:
                 return status
         return PRESENT
+
+
+# What tells whose legs are numb: a symptom, a place or a side ("my foot"), or a pattern told with
+# the numbness itself ("keeps going numb"; not "I pop in every day").
+_PATIENT_CATEGORIES = frozenset({"symptom", "location", "side"})
+_NUMB_WORDS = re.compile(r"numb|tingl|pins and needles|dead|asleep|fizz")
+
+
+def _someone_elses(self, doc) -> Callable[[int, int], bool]:
+    """Whether a sign at doc[start:end] is someone else's: told of another person (experiencer.py)
+    in a message whose numbness is the writer's own, and not in a sentence that tells of that
+    other person's symptoms or legs (then they may be the patient: "my friend's legs went numb and
+    she fell" keeps her fall)."""
+    if not doc.has_annotation("SENT_START"):
+        return lambda start, end: False
+    people = [(person_of(doc, ent.start, ent.end), doc[ent.start].sent.start) for ent in doc.ents
+              if self.categories.get(ent.label_) in _PATIENT_CATEGORIES or _NUMB_WORDS.search(ent.text)]
+    if not any(person == WRITER for person, _ in people):
+        return lambda start, end: False
+    others_numb = {sentence for person, sentence in people if person == OTHER}
+    return lambda start, end: doc[start].sent.start not in others_numb and person_of(doc, start, end) == OTHER
 
 
 _shared = Lazy(ClinicalPipeline)

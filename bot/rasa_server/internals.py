@@ -44,7 +44,7 @@ PRIVATE_NAMES: Tuple[Tuple[str, str, str], ...] = (
     ("rasa.core.tracker_store", "SQLTrackerStore._additional_events",
      "bot/store/tracker_store.py: transcript records spooled before Rasa commits the events"),
     ("rasa.core.tracker_store", "SQLTrackerStore._event_query",
-     "bot/store/tracker_store.py: the count of events already stored, and the events to load"),
+     "bot/store/tracker_store.py: the count of events already stored, the events to load, and the rows a kept tracker was saved as"),
     ("rasa.core.tracker_store", "SQLTrackerStore._retrieve",
      "bot/store/tracker_store.py: the events' JSON read without an ORM object per event"),
     ("rasa.core.channels.socketio", "SocketIOOutput._send_message",

@@ -20,18 +20,27 @@ import contextlib
 import itertools
 import json
 import logging
-from typing import Any, Generator, Iterator, Optional, Text
+from collections import OrderedDict
+from typing import Any, Dict, Generator, Iterator, Optional, Text, Tuple
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import func
 
 from ..settings import Settings, SettingsError
 from .records import pseudonym, transcript_records
 from .writer import RETRY_INTERVAL_S, TranscriptWriter
 
 logger = logging.getLogger(__name__)
+
+# Conversations whose tracker stays in memory between two messages (least recently saved first out):
+# enough for the conversations a clinic's server has going at once; a tracker of 60 turns is about 1 MB.
+CACHED_CONVERSATIONS = 200
+
+# (number of rows, highest row id) of a conversation's latest session in the events table.
+StoredKey = Tuple[int, Optional[int]]
 
 
 class TrackerStoreError(RuntimeError):
@@ -55,6 +64,8 @@ class TranscriptTrackerStore(SQLTrackerStore):
                 + ("Set it in the environment (APP_ENV=production never generates secrets)." if self.settings.production
                    else "`make run` creates one in the data folder; set it yourself when starting Rasa directly.")
             )
+        # sender id -> (tracker, the rows it was saved as): see retrieve().
+        self._cache: "OrderedDict[Text, Tuple[DialogueStateTracker, StoredKey]]" = OrderedDict()
         if self.settings.tracker_store_url:
             # SQLTrackerStore takes a whole SQLAlchemy URL as its host; it then ignores dialect and db.
             kwargs["host"] = self.settings.tracker_store_url
@@ -81,10 +92,35 @@ class TranscriptTrackerStore(SQLTrackerStore):
         Right with several Rasa servers only because Rasa saves inside the conversation's lock,
         which the shared lock store makes exclusive."""
         already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
-        events = [event.as_dict() for event in tracker.events]
+        # Only the new events are written out in full; of the older ones the records need only
+        # their kind, time and channel (serialising them all grew with the conversation).
+        events = [_record_context(event) for event in itertools.islice(tracker.events, 0, already_stored)]
+        events += [event.as_dict() for event in itertools.islice(tracker.events, already_stored, None)]
         sender = pseudonym(self.settings.pseudonym_key, tracker.sender_id)
         self.writer.keep(transcript_records(sender, events, first_new=already_stored))
         return itertools.islice(tracker.events, already_stored, len(tracker.events))
+
+    def _stored_key(self, sender_id: Text) -> StoredKey:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).order_by(None)
+            count, highest = query.with_entities(func.count(self.SQLEvent.id), func.max(self.SQLEvent.id)).one()
+        return int(count), highest
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The latest session's tracker, as Rasa's retrieve gives it, without rebuilding it from
+        every stored event when this process saved it last: rebuilding it was the part of a turn's
+        work that grew with the conversation (`python -m bench --only-long`).
+
+        The tracker kept at the last save is given back only if the table still holds exactly the
+        rows it was saved as (their number and highest id: another Rasa server's save, an erasure
+        or a purge changes them) and it has no event since (a turn that failed after changing it).
+        A tracker given out leaves the cache: the caller owns it, and save() puts it back."""
+        cached = self._cache.pop(sender_id, None)
+        if cached is not None:
+            tracker, key = cached
+            if len(tracker.events) == key[0] and self._stored_key(sender_id) == key:
+                return tracker
+        return await self._retrieve(sender_id, fetch_events_from_all_sessions=False)
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Rasa's own _retrieve, reading only each event's JSON: Rasa builds an ORM object for every
@@ -98,10 +134,22 @@ class TranscriptTrackerStore(SQLTrackerStore):
         return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        self._cache.pop(tracker.sender_id, None)
         await super().save(tracker)
+        key = self._stored_key(tracker.sender_id)
+        if key[0] == len(tracker.events):  # not when a new session began in it: a load gives that session only
+            self._cache[tracker.sender_id] = (tracker, key)
+            if len(self._cache) > CACHED_CONVERSATIONS:
+                self._cache.popitem(last=False)
         # The writer thread copies them to the transcript database: the reply does not wait for it
         # (under load that wait was the largest part of the slowest replies; `make bench`).
         self.writer.request_flush()
 
     def close(self) -> None:
+        self._cache.clear()
         self.writer.close()
+
+
+def _record_context(event: Event) -> Dict[str, Any]:
+    """What transcript_records reads of an event already stored: its kind, time and channel."""
+    return {"event": event.type_name, "timestamp": event.timestamp, "input_channel": getattr(event, "input_channel", None)}

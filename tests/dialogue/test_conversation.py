@@ -259,7 +259,7 @@ def test_a_clear_no_to_the_emergency_question_goes_on(talk):
 
 # ---------------------------------------------------------------- signs only one detector found
 
-BREATHING_IN_OTHER_WORDS = "my leg is numb and I can't get enough air in"  # the embedding alone finds it
+BREATHING_IN_OTHER_WORDS = "my leg is numb and my lungs won't fill up"  # the embedding alone finds it
 
 
 def test_a_sign_only_one_detector_found_is_asked_back_first_and_yes_is_the_emergency(talk):

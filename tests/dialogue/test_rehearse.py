@@ -28,15 +28,15 @@ def play(player, script):
 
 
 def test_a_sign_asked_back_gets_the_truthful_answer_and_an_emergency_script_ends_in_an_emergency(player):
-    played = play(player, Script("c1", "emergency", "my leg is numb and I can't get enough air in", {}, "emergency"))
+    played = play(player, Script("c1", "emergency", "my leg is numb and my lungs won't fill up", {}, "emergency"))
     assert played.level == "emergency"
-    assert played.turns == [("", "my leg is numb and I can't get enough air in"), ("confirm:difficulty_breathing", "yes")]
+    assert played.turns == [("", "my leg is numb and my lungs won't fill up"), ("confirm:difficulty_breathing", "yes")]
 
 
 def test_a_non_emergency_script_says_no_to_the_sign_and_goes_on_through_the_questions(player):
     answers = {"emergency_signs": "none of those", "side": "left leg", "onset": "gradually over weeks",
                "pattern": "it's there all the time", "associated_symptoms": "none", "conditions": "I'm diabetic"}
-    played = play(player, Script("c2", "doctor", "my leg is numb and I can't get enough air in, for three weeks", answers, "doctor"))
+    played = play(player, Script("c2", "doctor", "my leg is numb and my lungs won't fill up, for three weeks", answers, "doctor"))
     assert ("confirm:difficulty_breathing", "no") in played.turns
     assert played.level == "doctor"
     scores = score([played])

@@ -11,7 +11,7 @@ from bot.nlp.resources import ResourceError, SIGN_DESCRIPTIONS_FILE, load_concep
 from bot.nlp.findings import EMBEDDING, HYPOTHETICAL, NEGATED, PATTERNS, PRESENT
 from bot.triage.rulebook import load_rulebook
 
-AIR = "I can't get enough air in"  # trouble breathing, in words no pattern knows
+AIR = "my lungs won't fill up"  # trouble breathing, in words no pattern knows
 
 
 def red_flags(pipeline, text):

@@ -39,6 +39,6 @@ def test_the_safety_net_reads_with_both_detectors_and_flags_only_what_counts(ser
     (finding,) = [f for f in both.get("triage")["findings"] if f["concept"] == "bladder_bowel_loss"]
     assert finding["detected_by"] == ["patterns", "embedding"]
     # A sign only the embedding found is asked back by the conversation, not flagged here.
-    suspected = processed(service, "my leg is numb and I can't get enough air in", "describe_symptoms")
+    suspected = processed(service, "my leg is numb and my lungs won't fill up", "describe_symptoms")
     assert not any(entity["entity"] == RED_FLAG_ENTITY for entity in suspected.get(ENTITIES) or [])
     assert suspected.get("triage") is None or suspected.get("triage")["level"] != "emergency"

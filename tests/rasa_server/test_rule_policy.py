@@ -8,7 +8,7 @@ from typing import List
 import pytest
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, AllSlotsReset, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, AllSlotsReset, Restarted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_server import rule_policy
@@ -117,3 +117,39 @@ def test_every_prediction_of_one_long_conversation_is_rasas(trained, monkeypatch
     # the rules really decide there (not a fallback), with every action they can predict
     predicted = {(domain.action_names_or_texts[p[0].index(max(p[0]))], max(p[0])) for p in recent}
     assert predicted == {("action_triage", 1.0), ("symptom_form", 1.0), ("utter_emergency", 1.0), ("action_listen", 1.0)}
+
+
+def test_one_tracker_growing_event_by_event_gets_rasas_predictions_without_rereading_it(trained, monkeypatch):
+    """As in the server, where the tracker store keeps a conversation's tracker between messages:
+    the applied events kept on the tracker are brought up to date from its new events, through
+    loops, undone loop steps, restarts and new sessions, and every prediction is still Rasa's."""
+    policy, domain, stories = trained
+    events: list = []
+    for number, story in enumerate(stories):
+        events += story.events
+        events += [[Restarted()], [SessionStarted()], []][number % 3]  # a story's restart is only its action
+    long = DialogueStateTracker.from_events("long", events, slots=domain.slots)
+    expected = predictions(policy, domain, prediction_points(long), monkeypatch, False)
+    rebuilds = []
+    rebuild = rule_policy._AppliedEvents.__init__
+
+    def counted(self, tracker):
+        rebuilds.append(len(tracker.events))
+        rebuild(self, tracker)
+
+    monkeypatch.setattr(rule_policy._AppliedEvents, "__init__", counted)
+    monkeypatch.setattr(RulePolicy, "_prediction_states", recent_prediction_states)
+    growing = DialogueStateTracker.from_events("growing", [], slots=domain.slots)
+    got, applied_differs = [], []
+    for index, event in enumerate(events):
+        if isinstance(event, ActionExecuted) and index > 0:
+            prediction = policy.predict_action_probabilities(growing, domain)
+            if rule_policy._applied(growing).events != growing.applied_events():
+                applied_differs.append(index)
+            got.append((prediction.probabilities, prediction.events, prediction.optional_events,
+                        prediction.is_end_to_end_prediction))
+        growing.update(event)
+    assert len(got) == len(expected) > 200 and got == expected
+    assert applied_differs == []
+    # rebuilt only when a loop first appears, not at each of the predictions
+    assert 1 <= len(rebuilds) <= 3, rebuilds

@@ -15,7 +15,7 @@ from bot.store.transcripts import store_records
 from ..store.events import bot, session_start, user
 
 SENDER = "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
-TEXT = "my leg is numb and I can't get enough air in"
+TEXT = "my leg is numb and my lungs won't fill up"
 
 
 def test_a_suspected_sign_is_stored_and_shown_with_the_detector_that_found_it(app, reviewer_client, service):

@@ -284,3 +284,66 @@ def test_a_tracker_reads_back_as_rasa_reads_it(settings, database):
         "my left leg is numb", "hello again"]
     assert asyncio.run(store._retrieve("nobody", fetch_events_from_all_sessions=False)) is None
     store.close()
+
+
+def test_a_conversation_kept_between_messages_is_the_one_stored(settings, database):
+    """retrieve() gives back the tracker saved last without rebuilding it, but only while the
+    table holds exactly what it was saved as: another server's save, an erasure, a turn that
+    failed after changing it, or a new session inside it make it read from the table again."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    from bot.store.tracker_events import delete_tracker_events
+
+    domain = Domain.from_dict({"slots": {"side": {"type": "text", "mappings": [{"type": "custom"}]}}})
+    store, other_server = make_store(settings), make_store(settings)
+    store.domain = other_server.domain = domain
+    rasa_store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(settings.tracker_db))
+
+    def as_rasa_reads_it(tracker):
+        theirs = asyncio.run(rasa_store.retrieve(SENDER))
+        return list(tracker.events) == list(theirs.events) and tracker.current_state() == theirs.current_state()
+
+    try:
+        first = new_tracker()
+        asyncio.run(store.save(first))
+        # not kept: its action_session_start comes before the session in the table, as in Rasa's
+        # own trackers, so a load gives one event less
+        tracker = asyncio.run(store.retrieve(SENDER))
+        assert tracker is not first and len(tracker.events) == len(first.events) - 1
+        person_says(tracker, T0 + 1, "my left leg is numb")
+        asyncio.run(store.save(tracker))
+        kept = asyncio.run(store.retrieve(SENDER))
+        assert kept is tracker and as_rasa_reads_it(kept)
+        # given out, it has left the cache: a second reader gets its own copy from the table
+        second = asyncio.run(store.retrieve(SENDER))
+        assert second is not kept and list(second.events) == list(kept.events)
+
+        asyncio.run(store.save(kept))
+        assistant_says(kept, T0 + 2, "Since when?")  # a turn that failed before it was saved
+        again = asyncio.run(store.retrieve(SENDER))
+        assert again is not kept and [e.text for e in again.events if isinstance(e, BotUttered)] == []
+
+        asyncio.run(store.save(again))
+        elsewhere = asyncio.run(other_server.retrieve(SENDER))  # another Rasa server takes a message
+        person_says(elsewhere, T0 + 3, "it started this morning")
+        asyncio.run(other_server.save(elsewhere))
+        fresh = asyncio.run(store.retrieve(SENDER))
+        assert fresh is not again and as_rasa_reads_it(fresh)
+        assert [e.text for e in fresh.events if isinstance(e, UserUttered)][-1] == "it started this morning"
+
+        asyncio.run(store.save(fresh))
+        later = new_tracker(T0 + 100)  # a new session inside the tracker: a load gives that session only
+        person_says(later, T0 + 101, "hello again", intent="greet")
+        fresh.update_with_events(list(later.events), domain)
+        asyncio.run(store.save(fresh))
+        latest = asyncio.run(store.retrieve(SENDER))
+        assert latest is not fresh and as_rasa_reads_it(latest)
+        assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["hello again"]
+
+        asyncio.run(store.save(latest))
+        assert delete_tracker_events(settings.tracker_db, sender_id=SENDER) > 0  # erased
+        assert asyncio.run(store.retrieve(SENDER)) is None
+    finally:
+        store.close()
+        other_server.close()

@@ -31,7 +31,7 @@ def test_json_for_one_text_has_the_documented_shape():
 
 
 def test_json_marks_a_sign_only_the_embedding_found_as_suspected():
-    data = json.loads(run_cli("--json", "my leg is numb and I can't get enough air in"))
+    data = json.loads(run_cli("--json", "my leg is numb and my lungs won't fill up"))
     sign = next(f for f in data["findings"] if f["concept"] == "difficulty_breathing")
     assert sign["detected_by"] == ["embedding"] and sign["suspected"] is True and sign["status"] == "present"
     assert data["level"] != "emergency" and data["suspected"] == ["difficulty_breathing"]
