@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.evaluate import BLIND_DIR, DEFAULT_VIGNETTES, load_vignettes
+from devtools.evaluate import DEFAULT_VIGNETTES, blind_sets, load_vignettes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROUNDS = 5
@@ -32,8 +32,8 @@ def _rss_mb() -> float:
 def _texts() -> list:
     """The vignettes and the blind tuning sets: short messages and narratives of several sentences."""
     texts = [v.text for v in load_vignettes(DEFAULT_VIGNETTES)]
-    for path in sorted((BLIND_DIR / "tuning").glob("*.yml")):
-        if path.stem != "conversations":
+    for path in blind_sets():
+        if path.parent.name == "tuning":
             texts += [v.text for v in load_vignettes(path)]
     return texts
 

@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import replace
 
-from .evaluate import BLIND_DIR, load_vignettes, percent, run, score, summary
+from .evaluate import blind_sets, load_vignettes, percent, run, score, summary
 
 _WORD = re.compile(r"[A-Za-z]{5,}")
 _VOWELS = "aeiou"
@@ -58,10 +58,8 @@ def main(argv=None) -> int:
     parts = ("frozen", "tuning") if args.part == "all" else (args.part,)
     print(f"Blind sets with {args.rate:.0%} of the longer words misspelt: without the corrector -> with it")
     print(f"{'set':<28} {'n':>4}  {'emergency recall':>17}  {'false em.':>9}  {'doctor acc.':>15}  {'self-care acc.':>15}")
-    for part in parts:
-        for path in sorted((BLIND_DIR / part).glob("*.yml")):
-            if path.stem == "conversations":
-                continue  # several messages each: devtools.rehearse plays them
+    for path in blind_sets():  # single messages: devtools.rehearse plays the conversations
+        if path.parent.name in parts:
             vignettes = [replace(v, text=with_typos(v.text, args.rate, f"{v.id}:{args.rate}"))
                          for v in load_vignettes(path)]
             before, after = (summary(score(run(vignettes, service))) for service in (plain, corrected))
@@ -69,7 +67,7 @@ def main(argv=None) -> int:
             def pair(key: str) -> str:
                 return f"{percent(before[key])} -> {percent(after[key])}"
 
-            print(f"{part + '/' + path.stem:<28} {len(vignettes):>4}  {pair('emergency_recall'):>17}  "
+            print(f"{path.parent.name + '/' + path.stem:<28} {len(vignettes):>4}  {pair('emergency_recall'):>17}  "
                   f"{str(before['false_emergencies']) + ' -> ' + str(after['false_emergencies']):>9}  "
                   f"{pair('doctor_accuracy'):>15}  {pair('self_care_accuracy'):>15}")
     return 0

@@ -8,6 +8,9 @@ each save also turns the new user and bot messages into transcript records and h
 to the TranscriptWriter, which keeps them durably until the transcript database has them.
 Because this runs in the Rasa server, a transcript is complete even when the action server is down.
 
+Between two messages of a conversation the tracker stays in memory (retrieve(), save()), checked
+against the table before it is given back, so that a turn does not rebuild the whole session.
+
 A database error never ends the Rasa server: Rasa's ``session_scope`` turns every ValueError raised
 inside a session into ``sys.exit`` (it means "PostgreSQL schema missing"), and UnicodeEncodeError is
 a ValueError, so one odd sender id stopped every service. Here such an error is an ordinary

@@ -58,3 +58,17 @@ def test_a_first_run_is_recorded_once_per_set_and_never_overwritten(tmp_path, mo
     assert evaluate.record_first_runs({"frozen/a": {"count": 9}, "frozen/b": {"count": 2}}) == 0
     assert json.loads(path.read_text()) == {"frozen/a": {"count": 1}, "frozen/old": None, "frozen/b": {"count": 2}}
     assert evaluate.first_runs()["frozen/b"] == {"count": 2}
+
+
+def test_the_tools_read_every_single_message_blind_set_and_leave_the_conversations_to_the_player():
+    """`make eval`'s typo run and `make bench`'s triage timing read the blind sets through
+    blind_sets(); a conversation set of any name (conversations_2.yml) is not among them."""
+    from bench.engine import _texts
+    from devtools.evaluate import BLIND_DIR, blind_sets
+
+    sets = blind_sets()
+    conversations = sorted(BLIND_DIR.glob("*/conversations*.yml"))
+    assert len(conversations) >= 4 and not set(conversations) & set(sets)
+    assert {path.stem for path in sets} >= {"short_messages", "short_messages_2", "narratives_2", "patient_posts_2"}
+    tuning = sum(len(load_vignettes(path)) for path in sets if path.parent.name == "tuning")
+    assert len(_texts()) == len(load_vignettes(DATA / "vignettes.yml")) + tuning
