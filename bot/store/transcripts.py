@@ -1,7 +1,7 @@
 """Transcript records -> rows of our tables, inside a session the caller commits."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, Set, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,13 +10,17 @@ from ..triage.levels import EMERGENCY, more_urgent
 from .models import Conversation, Message, TriageDecision
 from .records import TranscriptRecord, TriageRecord
 
+KEYS_PER_QUERY = 500  # under every database's limit of bound parameters (SQLite's oldest: 999)
+
+
 def store_records(session: Session, records: Iterable[TranscriptRecord]) -> int:
     """Adds the records not yet stored; returns how many were new. Replaying records is harmless."""
+    records = list(records)
     conversations: Dict[Tuple[str, str], Conversation] = {}
-    seen: Set[str] = set()
+    seen: Set[str] = _stored_keys(session, [record.key for record in records])
     written = 0
     for record in records:
-        if record.key in seen or session.scalar(select(Message.id).where(Message.event_key == record.key)):
+        if record.key in seen:
             continue
         seen.add(record.key)
         conversation = _conversation_for(session, record, conversations)
@@ -36,6 +40,15 @@ def store_records(session: Session, records: Iterable[TranscriptRecord]) -> int:
             _add_decision(conversation, message, record.triage)
         written += 1
     return written
+
+
+def _stored_keys(session: Session, keys: List[str]) -> Set[str]:
+    """The event keys among ``keys`` already stored: one query per KEYS_PER_QUERY keys, not one a record."""
+    found: Set[str] = set()
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        found.update(session.scalars(select(Message.event_key).where(Message.event_key.in_(chunk))))
+    return found
 
 
 def _conversation_for(

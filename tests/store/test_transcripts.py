@@ -66,3 +66,17 @@ def test_an_emergency_after_a_review_puts_the_conversation_back_to_be_reviewed(d
 def test_urgency_order_follows_the_rulebook_levels():
     assert more_urgent("emergency", "doctor") and more_urgent("doctor", "self_care")
     assert more_urgent("self_care", None) and not more_urgent("self_care", "doctor")
+
+
+def test_a_spool_larger_than_one_query_of_keys_is_stored_once_and_replayed_harmlessly(database):
+    """After a long outage the spool holds thousands of records: the keys already stored are
+    looked up KEYS_PER_QUERY at a time, and a replay adds nothing."""
+    from bot.store.transcripts import KEYS_PER_QUERY
+
+    events = session_start(T0) + [user(T0 + 1 + i, f"message {i}") for i in range(2 * KEYS_PER_QUERY + 100)]
+    assert write(database.url, events) == 2 * KEYS_PER_QUERY + 100
+    assert write(database.url, events) == 0
+    half_new = events + [bot(T0 + 5000 + i, f"reply {i}") for i in range(KEYS_PER_QUERY)]
+    assert write(database.url, half_new) == KEYS_PER_QUERY
+    (conversation,) = conversations(database.url)
+    assert len(conversation.messages) == 3 * KEYS_PER_QUERY + 100
