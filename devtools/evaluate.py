@@ -210,7 +210,7 @@ def comparison(current: Dict[str, dict], first: Dict[str, dict]) -> str:
 def record_first_runs(current: Dict[str, dict]) -> int:
     """Adds to FIRST_RUN the figures of the sets it has none for yet (a new round of blind sets is
     recorded once, before any tuning on it); a set already recorded is never overwritten."""
-    first = json.loads(FIRST_RUN.read_text(encoding="utf-8")) if FIRST_RUN.exists() else {}
+    first = first_runs()
     new = {name: figures for name, figures in current.items() if name not in first}
     if not new:
         print(f"error: every set already has its first run in {FIRST_RUN}; first runs are recorded once, "

@@ -99,6 +99,12 @@ def _on_modifies(rule: ModifierRule):
     return None
 
 
+# What tells whose legs are numb: a symptom, a place or a side ("my foot"), or a pattern told with
+# the numbness itself ("keeps going numb"; not "I pop in every day").
+_PATIENT_CATEGORIES = frozenset({"symptom", "location", "side"})
+_NUMB_WORDS = re.compile(r"numb|tingl|pins and needles|dead|asleep|fizz")
+
+
 class ClinicalPipeline:
     """Builds the medspaCy pipeline once; ``findings(text)`` is then cheap and thread-safe."""
 
@@ -248,7 +254,7 @@ class ClinicalPipeline:
                     results.append(finding)
                 if _PLURAL_PLACES.match(ent.text):  # "my feet": a place on both legs
                     results.append(Finding("both_legs", words, status, self.categories.get("both_legs", "")))
-            someone_else = _someone_elses(self, doc)
+            someone_else = self._someone_elses(doc)
             red_flags = [(replace(finding, status=FAMILY) if finding.is_present and someone_else(ent.start, ent.end)
                           else finding, ent) for finding, ent in red_flags]
             if self.signs is None:
@@ -308,6 +314,20 @@ class ClinicalPipeline:
                                    suspected=category == RED_FLAG))
         return out
 
+    def _someone_elses(self, doc) -> Callable[[int, int], bool]:
+        """Whether a sign at doc[start:end] is someone else's: told of another person (experiencer.py)
+        in a message whose numbness is the writer's own, and not in a sentence that tells of that
+        other person's symptoms or legs (then they may be the patient: "my friend's legs went numb and
+        she fell" keeps her fall)."""
+        if not doc.has_annotation("SENT_START"):
+            return lambda start, end: False
+        people = [(person_of(doc, ent.start, ent.end), doc[ent.start].sent.start) for ent in doc.ents
+                  if self.categories.get(ent.label_) in _PATIENT_CATEGORIES or _NUMB_WORDS.search(ent.text)]
+        if not any(person == WRITER for person, _ in people):
+            return lambda start, end: False
+        others_numb = {sentence for person, sentence in people if person == OTHER}
+        return lambda start, end: doc[start].sent.start not in others_numb and person_of(doc, start, end) == OTHER
+
     def _denials_in(self, description: str) -> int:
         """How many denial words ConText finds in a bank description (computed once per text)."""
         if description not in self._description_denials:
@@ -347,27 +367,6 @@ class ClinicalPipeline:
             if modifier_category in categories:
                 return status
         return PRESENT
-
-
-# What tells whose legs are numb: a symptom, a place or a side ("my foot"), or a pattern told with
-# the numbness itself ("keeps going numb"; not "I pop in every day").
-_PATIENT_CATEGORIES = frozenset({"symptom", "location", "side"})
-_NUMB_WORDS = re.compile(r"numb|tingl|pins and needles|dead|asleep|fizz")
-
-
-def _someone_elses(self, doc) -> Callable[[int, int], bool]:
-    """Whether a sign at doc[start:end] is someone else's: told of another person (experiencer.py)
-    in a message whose numbness is the writer's own, and not in a sentence that tells of that
-    other person's symptoms or legs (then they may be the patient: "my friend's legs went numb and
-    she fell" keeps her fall)."""
-    if not doc.has_annotation("SENT_START"):
-        return lambda start, end: False
-    people = [(person_of(doc, ent.start, ent.end), doc[ent.start].sent.start) for ent in doc.ents
-              if self.categories.get(ent.label_) in _PATIENT_CATEGORIES or _NUMB_WORDS.search(ent.text)]
-    if not any(person == WRITER for person, _ in people):
-        return lambda start, end: False
-    others_numb = {sentence for person, sentence in people if person == OTHER}
-    return lambda start, end: doc[start].sent.start not in others_numb and person_of(doc, start, end) == OTHER
 
 
 _shared = Lazy(ClinicalPipeline)
