@@ -69,6 +69,10 @@ HEADS = 12
 EPS = 1e-12
 MAX_SEQ_LENGTH = 256  # sentence_bert_config.json of the model
 CACHE_SIZE = 4096
+# Sequences run together at most: onnxruntime's arena keeps the largest call's buffers for good,
+# and the bank's 1,161 descriptions run in groups without a cap left about 220 MB of them resident
+# (8: 19 MB less than 32, no slower a message; `python -m bench.engine`).
+MAX_GROUP = 8
 # "onnxruntime" is the float32 model; "onnxruntime-int8" the same with int8 weights in the layers'
 # three dense products (see the module's docstring: faster, but not the default); "numpy" the float32
 # model without onnxruntime (EMBEDDING_BACKEND to choose).
@@ -433,7 +437,7 @@ class SentenceEncoder:
             shortest = len(ids[order[start]])
             stop = start + 1
             # Grow the group while the padding it adds stays under about a quarter of its tokens.
-            while stop < len(order):
+            while stop < len(order) and stop - start < MAX_GROUP:
                 longest = len(ids[order[stop]])
                 real = sum(len(ids[order[k]]) for k in range(start, stop + 1))
                 if longest * (stop + 1 - start) > 1.25 * real + 2 and longest > shortest + 2:

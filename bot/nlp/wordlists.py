@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet
+from typing import Dict, FrozenSet, Optional
 
 from ..lazy import Lazy
 
@@ -60,14 +60,29 @@ ENGLISH_DICTIONARY = PackageFile(
 )
 
 
-def _read_forms() -> Dict[str, FrozenSet[str]]:
-    lemma_of = json.loads(gzip.decompress(LEMMA_TABLE.read()))
-    forms: Dict[str, set] = {}
-    for form, lemma in lemma_of.items():
-        form, lemma = form.lower(), str(lemma).lower()
-        if form.isalpha() and lemma.isalpha():
-            forms.setdefault(lemma, {lemma}).add(form)
-    return {lemma: frozenset(words) for lemma, words in forms.items()}
+class _Forms:
+    """The lemma table turned around (lemma -> its forms), kept as one string of lines
+    "\nlemma\tform form ...": looked up only while rules are built, a few hundred times, and as a
+    dict of sets it held 24 MB for the life of every process."""
+
+    def __init__(self, lemma_of: Dict[str, str]):
+        forms: Dict[str, set] = {}
+        for form, lemma in lemma_of.items():
+            form, lemma = form.lower(), str(lemma).lower()
+            if form.isalpha() and lemma.isalpha():
+                forms.setdefault(lemma, {lemma}).add(form)
+        self._lines = "\n" + "".join(f"{lemma}\t{' '.join(sorted(words))}\n" for lemma, words in forms.items())
+
+    def get(self, lemma: str) -> Optional[FrozenSet[str]]:
+        start = self._lines.find(f"\n{lemma}\t")
+        if start < 0:
+            return None
+        start += len(lemma) + 2
+        return frozenset(self._lines[start : self._lines.index("\n", start)].split(" "))
+
+
+def _read_forms() -> _Forms:
+    return _Forms(json.loads(gzip.decompress(LEMMA_TABLE.read())))
 
 
 def _read_english() -> Dict[str, int]:
@@ -87,7 +102,7 @@ def forms_of(lemma: str) -> FrozenSet[str]:
     """Every form the lemma table gives the lemma, the lemma itself included ("wet" -> wet, wets,
     wetting, wetted). A word the table does not know is its own only form."""
     lemma = lemma.lower()
-    return _forms.get().get(lemma, frozenset({lemma}))
+    return _forms.get().get(lemma) or frozenset({lemma})
 
 
 def english_words() -> Dict[str, int]:

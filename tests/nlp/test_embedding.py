@@ -247,6 +247,26 @@ def test_batch_equals_one_by_one(encoder, reference_vectors):
     np.testing.assert_allclose(reversed_batch, single, atol=1e-5)
 
 
+def test_many_texts_of_one_length_run_in_bounded_groups(ort_encoder, monkeypatch):
+    """More clauses of one length than a group holds: each run takes at most MAX_GROUP (the arena
+    keeps the largest run's buffers), and every row is the one the text gives alone."""
+    texts = [f"my left leg went numb on day {n}" for n in range(3 * embedding.MAX_GROUP + 1)]
+    ort_encoder.clear_cache()
+    single = np.vstack([ort_encoder.encode([t]) for t in texts])
+    ort_encoder.clear_cache()
+    sizes = []
+    run = ort_encoder._layers
+
+    def counted(x, mask):
+        sizes.append(x.shape[0])
+        return run(x, mask)
+
+    monkeypatch.setattr(ort_encoder, "_layers", counted)
+    batch = ort_encoder.encode(texts)
+    assert max(sizes) == embedding.MAX_GROUP and sum(sizes) == len(texts)
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def int8_encoder() -> SentenceEncoder:
     return SentenceEncoder(backend=INT8)

@@ -2,10 +2,13 @@
 word lists' hash checks."""
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
 from bot.nlp.spelling import SpellingCorrector, SpellingError, load_spelling_words
-from bot.nlp.wordlists import ENGLISH_DICTIONARY, PackageFile, WordListError, forms_of
+from bot.nlp.wordlists import ENGLISH_DICTIONARY, LEMMA_TABLE, PackageFile, WordListError, forms_of
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +119,19 @@ def test_without_correction_the_typos_are_missed(pipeline):
     assert plain.speller is None
     assert not any(f.category == "red_flag" for f in plain.findings("I am paralised and incontinance"))
     assert {f.concept for f in pipeline.findings("I am paralised and incontinance")} >= {"paralysis", "bladder_bowel_loss"}
+
+
+def test_every_lemma_has_the_forms_the_table_gives_it():
+    """The compact index answers as the table itself read the plain way does, for every lemma."""
+    lemma_of = json.loads(gzip.decompress(LEMMA_TABLE.read()))
+    expected = {}
+    for form, lemma in lemma_of.items():
+        form, lemma = form.lower(), str(lemma).lower()
+        if form.isalpha() and lemma.isalpha():
+            expected.setdefault(lemma, {lemma}).add(form)
+    assert len(expected) > 10_000
+    assert all(forms_of(lemma) == words for lemma, words in expected.items())
+    assert forms_of("be") >= {"was", "were", "is", "been", "being"}
 
 
 def test_lemma_forms_in_patterns(pipeline):
