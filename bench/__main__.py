@@ -58,6 +58,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                              f"quick {long_conversation.QUICK_TURNS}; at least {long_conversation.MIN_TURNS})")
     parser.add_argument("--only-long", action="store_true",
                         help="only ours' long-conversation point: no engine timing, training, load points, baseline or cluster")
+    parser.add_argument("--engine", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the triage engine per message first (about 2 minutes)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     if args.only_long:
@@ -208,7 +210,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "concurrency_levels": args.levels,
         "quick": args.quick,
     }
-    if not args.only_long:
+    if args.engine and not args.only_long:
         # First: the script check below builds the language pipeline, whose build this times.
         figures.update(engine_figures(args, began))
     if args.long and args.only != "baseline":

@@ -30,7 +30,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import func
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import func, insert
 
 from ..settings import Settings, SettingsError
 from .records import pseudonym, transcript_records
@@ -44,6 +45,9 @@ CACHED_CONVERSATIONS = 200
 
 # (number of rows, highest row id) of a conversation's latest session in the events table.
 StoredKey = Tuple[int, Optional[int]]
+# On a tracker given out by retrieve(): how many of its first events the table holds (its latest
+# session's rows), so that save() need not count them again. Only read back from the same tracker.
+STORED_EVENTS = "_transcript_store_stored_events"
 
 
 class TrackerStoreError(RuntimeError):
@@ -73,6 +77,11 @@ class TranscriptTrackerStore(SQLTrackerStore):
             # SQLTrackerStore takes a whole SQLAlchemy URL as its host; it then ignores dialect and db.
             kwargs["host"] = self.settings.tracker_store_url
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # A commit is one write-ahead log append instead of a rollback journal written, synced and
+            # deleted: the event loop waits for it on every message. Kept in the file once set.
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         self.writer = TranscriptWriter(self.settings.transcripts_url, self.settings.transcript_spool)
         if retry_interval_s != 0:
             self.writer.start_writer_thread(retry_interval_s or RETRY_INTERVAL_S)
@@ -94,7 +103,9 @@ class TranscriptTrackerStore(SQLTrackerStore):
         spool here, durably, before Rasa commits the events, using the count Rasa makes anyway.
         Right with several Rasa servers only because Rasa saves inside the conversation's lock,
         which the shared lock store makes exclusive."""
-        already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        already_stored = getattr(tracker, STORED_EVENTS, None)
+        if already_stored is None:  # a tracker retrieve() did not give out: count its stored rows
+            already_stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         # Only the new events are written out in full; of the older ones the records need only
         # their kind, time and channel (serialising them all grew with the conversation).
         events = [_record_context(event) for event in itertools.islice(tracker.events, 0, already_stored)]
@@ -122,8 +133,12 @@ class TranscriptTrackerStore(SQLTrackerStore):
         if cached is not None:
             tracker, key = cached
             if len(tracker.events) == key[0] and self._stored_key(sender_id) == key:
+                setattr(tracker, STORED_EVENTS, key[0])
                 return tracker
-        return await self._retrieve(sender_id, fetch_events_from_all_sessions=False)
+        loaded = await self._retrieve(sender_id, fetch_events_from_all_sessions=False)
+        if loaded is not None:  # exactly the latest session's rows, as save() would count them
+            setattr(loaded, STORED_EVENTS, len(loaded.events))
+        return loaded
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Rasa's own _retrieve, reading only each event's JSON: Rasa builds an ORM object for every
@@ -137,10 +152,21 @@ class TranscriptTrackerStore(SQLTrackerStore):
         return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's SQLTrackerStore.save, with the new events inserted in one statement: Rasa builds an
+        ORM object for each and flushes them one by one (the largest part of a save, py-spy at N = 50)."""
         self._cache.pop(tracker.sender_id, None)
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [_event_row(tracker.sender_id, event) for event in self._additional_events(session, tracker)]
+            if rows:
+                session.execute(insert(self.SQLEvent.__table__), rows)
+            session.commit()
         key = self._stored_key(tracker.sender_id)
-        if key[0] == len(tracker.events):  # not when a new session began in it: a load gives that session only
+        if key[0] != len(tracker.events):  # a new session began in it: a load gives that session only
+            if hasattr(tracker, STORED_EVENTS):
+                delattr(tracker, STORED_EVENTS)
+        else:
+            setattr(tracker, STORED_EVENTS, key[0])
             self._cache[tracker.sender_id] = (tracker, key)
             if len(self._cache) > CACHED_CONVERSATIONS:
                 self._cache.popitem(last=False)
@@ -151,6 +177,19 @@ class TranscriptTrackerStore(SQLTrackerStore):
     def close(self) -> None:
         self._cache.clear()
         self.writer.close()
+
+
+def _event_row(sender_id: Text, event: Event) -> Dict[str, Any]:
+    """The events table's row for an event, with the columns Rasa's save gives it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 def _record_context(event: Event) -> Dict[str, Any]:

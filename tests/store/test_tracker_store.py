@@ -347,3 +347,51 @@ def test_a_conversation_kept_between_messages_is_the_one_stored(settings, databa
     finally:
         store.close()
         other_server.close()
+
+
+def test_saved_rows_are_the_ones_rasa_writes_and_a_retrieved_tracker_is_not_counted_again(settings, database):
+    """save() inserts the new events in one statement instead of Rasa's ORM objects: the rows are
+    column for column those Rasa's own save writes. A tracker retrieve() gave out is saved with one
+    query (the rows it was saved as), not with Rasa's count of the stored events first."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from sqlalchemy import event
+
+    domain = Domain.from_dict({})
+    store = make_store(settings)
+    store.domain = domain
+    rasa_store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(settings.tracker_db))
+
+    def conversation(sender):
+        tracker = DialogueStateTracker.from_events(sender, list(new_tracker().events))
+        person_says(tracker, T0 + 1, "my left leg is numb")
+        assistant_says(tracker, T0 + 2, "Since when?", triage=DOCTOR_TRIAGE)
+        tracker.update(ActionExecuted("action_listen", timestamp=T0 + 3))
+        return tracker
+
+    def rows(sender):
+        with store.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(
+                text("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                     "WHERE sender_id = :sender ORDER BY id"), {"sender": sender})]
+
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split()[0].upper())
+
+    try:
+        asyncio.run(store.save(conversation("ours")))
+        asyncio.run(rasa_store.save(conversation("rasa")))
+        assert rows("ours") == rows("rasa") and len(rows("ours")) == 6
+
+        tracker = asyncio.run(store.retrieve("ours"))
+        person_says(tracker, T0 + 4, "it started this morning")
+        event.listen(store.engine, "before_cursor_execute", seen)
+        asyncio.run(store.save(tracker))
+        event.remove(store.engine, "before_cursor_execute", seen)
+        assert statements == ["INSERT", "SELECT"]
+        assert [json.loads(data)["event"] for *_, data in rows("ours")][-1] == "user"
+        assert asyncio.run(store.retrieve("ours")) is tracker  # kept, as before
+    finally:
+        store.close()
