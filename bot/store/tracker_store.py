@@ -1,7 +1,7 @@
 """The Rasa tracker store that also writes transcripts, in the Rasa server process.
 
 endpoints.yml names it (`type: bot.store.tracker_store.TranscriptTrackerStore`). Rasa's own
-events still go to Rasa's `events` table through SQLTrackerStore, unchanged (TRACKER_DB, a
+events still go to Rasa's `events` table of SQLTrackerStore, in the rows Rasa's save writes (TRACKER_DB, a
 local SQLite file, or TRACKER_STORE_URL, a database several Rasa servers share; either way apart
 from the transcripts, so the dialogue keeps its memory even while the transcript database is down);
 each save also turns the new user and bot messages into transcript records and hands them
@@ -100,7 +100,8 @@ class TranscriptTrackerStore(SQLTrackerStore):
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """Rasa's own step of save(): the events not stored yet. Their transcript records go to the
-        spool here, durably, before Rasa commits the events, using the count Rasa makes anyway.
+        spool here, durably, before the events are committed. The events already stored are the
+        count retrieve() noted on the tracker, or else Rasa's count of the table's rows.
         Right with several Rasa servers only because Rasa saves inside the conversation's lock,
         which the shared lock store makes exclusive."""
         already_stored = getattr(tracker, STORED_EVENTS, None)
